@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny-profile settings, a session-wide data dir (miniatures build once), GPU opt-in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from backends.registry import default_registry
+from backends.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """GPU and slow tests run only with STUDIO_RUN_GPU=1 (CI has no GPU)."""
+    if os.environ.get("STUDIO_RUN_GPU") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs a GPU and real weights: set STUDIO_RUN_GPU=1")
+    for item in items:
+        if "gpu" in item.keywords or "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_and_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the whole run, so each miniature is built and saved once."""
+    return tmp_path_factory.mktemp("studio-data")
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(shared_data_dir: Path) -> Settings:
+    """Tiny profile on the CPU, offline."""
+    return Settings(profile="tiny", device="cpu", data_dir=shared_data_dir, offline=True)
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return default_registry()
