@@ -1,0 +1,164 @@
+"""What every tab shares: the application context, error handling, progress, cancellation and translations."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from backends.base import Cancelled, InvalidInput, ProgressFn, RunControl, StudioError
+from backends.cache import ModelCache
+from backends.registry import Registry
+from backends.settings import Settings
+
+log = logging.getLogger("studio.ui")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+LOCALES = ("en", "zh-CN")
+
+
+class CancelTokens:
+    """One Stop flag per browser session, so Stop ends the work of the session that pressed it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[str, threading.Event] = {}
+
+    def start(self, session: str, progress: ProgressFn | None = None) -> RunControl:
+        """A fresh run control for ``session`` (a new run clears an old Stop)."""
+        event = threading.Event()
+        with self._lock:
+            self._events[session] = event
+        return RunControl(progress=progress, stop=event)
+
+    def stop(self, session: str) -> bool:
+        """Ask the session's current run to stop; False when nothing runs."""
+        with self._lock:
+            event = self._events.get(session)
+        if event is None or event.is_set():
+            return False
+        event.set()
+        return True
+
+    def finish(self, session: str, control: RunControl) -> None:
+        """Forget the run's flag once it ended (unless a newer run replaced it)."""
+        with self._lock:
+            if self._events.get(session) is control.stop:
+                del self._events[session]
+
+
+@dataclass
+class AppContext:
+    """What ``app.py`` builds once and hands to every tab's ``build(ctx)``.
+
+    Attributes:
+        settings: the studio settings.
+        registry: the model registry.
+        cache: the lazy model cache (the only way tabs reach models).
+        i18n: UI translations.
+        cancels: per-session Stop flags.
+        store: the labeling store, once the arena is configured.
+    """
+
+    settings: Settings
+    registry: Registry
+    cache: ModelCache
+    i18n: gr.I18n
+    cancels: CancelTokens = field(default_factory=CancelTokens)
+    store: Any = None
+
+
+def session_id(request: gr.Request | None) -> str:
+    """A stable id for the browser session (API calls without one share ``"api"``)."""
+    return getattr(request, "session_hash", None) or "api"
+
+
+def ui_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn studio errors into ``gr.Error`` with a readable message, and log unexpected ones with an error id.
+
+    Works for plain functions and generators. ``Cancelled`` becomes a gentle error saying the run was stopped.
+    """
+
+    def translate(exc: Exception) -> gr.Error:
+        if isinstance(exc, gr.Error):
+            return exc
+        if isinstance(exc, Cancelled):
+            return gr.Error(f"Stopped: {exc}", title="Stopped")
+        if isinstance(exc, InvalidInput):
+            return gr.Error(str(exc), title="Invalid input")
+        if isinstance(exc, StudioError):
+            return gr.Error(str(exc), title=type(exc).__name__)
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("unexpected error %s in %s", error_id, fn.__name__)
+        return gr.Error(f"Unexpected error (id {error_id}): {type(exc).__name__}: {exc}. The server log has details.")
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:
+                raise translate(exc) from exc
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    return wrapper
+
+
+def gradio_progress(progress: gr.Progress | None) -> ProgressFn | None:
+    """Adapt ``gr.Progress`` to the backends' ``(fraction, description)`` callback."""
+    if progress is None:
+        return None
+
+    def report(fraction: float, description: str) -> None:
+        progress(fraction, desc=description)
+
+    return report
+
+
+def scaled_progress(progress: ProgressFn | None, start: float, span: float) -> ProgressFn | None:
+    """Map a sub-task's [0, 1] progress onto [start, start + span] of the whole run."""
+    if progress is None:
+        return None
+    return lambda fraction, description: progress(start + span * fraction, description)
+
+
+def load_translations(assets: Path = ASSETS) -> dict[str, dict[str, str]]:
+    """The UI strings per locale, from ``assets/i18n/<locale>.json``."""
+    return {locale: json.loads((assets / "i18n" / f"{locale}.json").read_text("utf-8")) for locale in LOCALES}
+
+
+def make_i18n(assets: Path = ASSETS) -> gr.I18n:
+    """A ``gr.I18n`` with the studio's English and Simplified Chinese strings."""
+    return gr.I18n(**load_translations(assets))
+
+
+def optional_number(value: Any) -> Any:
+    """Gradio sends an empty number field as None; keep None, pass anything else through for validation."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value
+
+
+def require_int(value: Any, field_name: str) -> int | None:
+    """A whole number from a form field, None when empty; anything else is an ``InvalidInput`` naming the field."""
+    from backends.base import check_number
+
+    value = optional_number(value)
+    return None if value is None else int(check_number(value, field_name, integer=True))

@@ -1,0 +1,97 @@
+"""Models tab: the registry as a table (what is available, loaded, how big), and buttons that free memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from backends import weights
+from tabs.common import AppContext, ui_errors
+
+COLUMNS = ("key", "name", "task", "available", "why", "loaded", "memory (MB)", "in use", "languages", "license",
+           "VRAM (GB)", "paper")
+
+
+def list_models(ctx: AppContext) -> list[dict[str, Any]]:
+    """The registry as JSON-ready rows: key, task, name, available, profile, plus load state and model facts."""
+    loaded = {e.key: e for e in ctx.cache.entries()}
+    rows = []
+    for spec in ctx.registry.values():
+        ok, why = weights.availability(spec, ctx.settings)
+        entry = loaded.get(spec.key)
+        rows.append({
+            "key": spec.key,
+            "task": spec.task,
+            "name": spec.name,
+            "available": ok,
+            "availability": why,
+            "profile": "remote" if spec.remote else ctx.settings.profile,
+            "loaded": entry is not None,
+            "memory_bytes": entry.size_bytes if entry else 0,
+            "in_use": entry.pinned if entry else 0,
+            **{k: v for k, v in spec.describe().items() if k not in ("key", "task", "name")},
+        })
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """Rows for the on-screen table."""
+    return [
+        [r["key"], r["name"], r["task"], "yes" if r["available"] else "no", r["availability"],
+         "yes" if r["loaded"] else "", round(r["memory_bytes"] / 1024**2, 1) if r["loaded"] else "", r["in_use"] or "",
+         ", ".join(r["languages"]), r["license"], r["vram_gb"], r["paper"]]
+        for r in rows
+    ]
+
+
+def cache_summary(ctx: AppContext) -> str:
+    """One line: memory in use against the budget, and the cache's counters."""
+    used, budget = ctx.cache.used_bytes(), ctx.cache.budget_bytes
+    stats = ", ".join(f"{k}: {v}" for k, v in ctx.cache.stats.items())
+    return f"**Loaded:** {used / 1024**3:.2f} GB of a {budget / 1024**3:.1f} GB budget · {stats}"
+
+
+def build(ctx: AppContext) -> dict[str, Any]:
+    """Lay out the Models tab and wire it."""
+    i18n = ctx.i18n
+    gr.Markdown(i18n("models.intro"))
+    summary = gr.Markdown()
+    grid = gr.Dataframe(headers=list(COLUMNS), interactive=False, wrap=True, elem_id="models-table")
+    with gr.Row():
+        refresh = gr.Button(i18n("models.refresh"))
+        choice = gr.Dropdown(multiselect=True, label=i18n("models.to_free"), choices=[], allow_custom_value=True)
+        free = gr.Button(i18n("models.free_selected"))
+        free_all = gr.Button(i18n("models.free_all"), variant="stop")
+    freed = gr.JSON(label=i18n("models.freed"), visible=False)
+
+    def models() -> list[dict[str, Any]]:
+        """The registry as JSON: key, task, name, available, profile, loaded, and each model's facts
+        (repo, pipeline, defaults, size rule, license, languages, VRAM, paper, notes)."""
+        return list_models(ctx)
+
+    def show() -> tuple[Any, str, Any]:
+        rows = list_models(ctx)
+        loaded = [r["key"] for r in rows if r["loaded"]]
+        return table(rows), cache_summary(ctx), gr.Dropdown(choices=loaded, value=[])
+
+    @ui_errors
+    def free_models(keys: list[str] | None) -> dict[str, list[str]]:
+        """Unload models to free memory (all loaded ones when `keys` is empty); models in use stay.
+
+        Args:
+            keys: registry keys to unload; empty or None for all.
+        """
+        for key in keys or []:
+            ctx.registry.get_spec(key, "keys")
+        freed = ctx.cache.free(list(keys) if keys else None)
+        kept = [e.key for e in ctx.cache.entries() if not keys or e.key in keys]
+        return {"freed": freed, "in_use": kept}
+
+    gr.api(models, api_name="models")
+    outputs = [grid, summary, choice]
+    refresh.click(show, None, outputs, api_visibility="private", queue=False)
+    free.click(free_models, choice, freed, api_name="free_models").then(show, None, outputs, api_visibility="private")
+    free_all.click(lambda: free_models(None), None, freed, api_visibility="private").then(
+        show, None, outputs, api_visibility="private")
+    return {"show": show, "outputs": outputs}
