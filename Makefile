@@ -1,0 +1,51 @@
+# The README's two commands are `make run` and `make test`; the rest are helpers.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: run run-tiny test lint fetch bench browser clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(PIP) install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PIP) install -q -r requirements-dev.txt
+	@touch $@
+
+## Set up and serve the studio on http://127.0.0.1:7860 (STUDIO_PROFILE=tiny for random-weight miniatures).
+run: $(VENV)/.installed
+	$(BIN)/python app.py
+
+## Serve the tiny profile: every tab works with no GPU and no downloads.
+run-tiny: $(VENV)/.installed
+	STUDIO_PROFILE=tiny $(BIN)/python app.py
+
+## Set up and run the whole test suite (lint, unit, end-to-end, browser).
+test: $(VENV)/.installed-dev browser
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest
+
+browser:
+	@scripts/ensure-browser.sh
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check .
+
+## Download a model's weights into the Hugging Face cache: make fetch MODEL=t2i/kolors
+fetch: $(VENV)/.installed
+	@test -n "$(MODEL)" || (echo "usage: make fetch MODEL=<registry key>, e.g. MODEL=t2i/kolors" >&2; exit 2)
+	$(BIN)/python app.py --fetch $(MODEL)
+
+## Benchmarks: each prints a ratio against a baseline measured in the same run.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/t2i_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

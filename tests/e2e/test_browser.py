@@ -1,0 +1,80 @@
+"""What a person sees: the studio in Debian's Chromium, driven with Playwright (no browser download)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (scripts/ensure-browser.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, studio):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    page.goto(studio.url)
+    page.wait_for_selector("#t2i-prompt textarea", timeout=30_000)
+    yield page
+    context.close()
+
+
+def pick_models(page, names: list[str]) -> None:
+    """Clear the model dropdown, then choose ``names`` by typing and selecting each."""
+    dropdown = page.locator("#t2i-models")
+    dropdown.locator(".remove-all").click()
+    assert dropdown.locator(".token").count() == 0
+    for name in names:
+        dropdown.locator("input").click()
+        dropdown.locator("input").fill(name)
+        page.get_by_role("option", name=name, exact=False).first.click()
+    page.locator("#t2i-prompt textarea").click()  # close the list
+
+
+def test_chinese_prompt_two_models_side_by_side(page) -> None:
+    page.locator("#t2i-prompt textarea").fill("春节庙会的红色灯笼下，一块木牌上写着“恭喜发财”")
+    pick_models(page, ["CogView4-6B", "Qwen-Image"])
+    assert page.locator("#t2i-models .token").all_inner_texts() == ["CogView4-6B", "Qwen-Image"]
+    page.locator("#t2i-steps input").fill("2")
+    page.locator("#t2i-run").click()
+    gallery = page.locator("#t2i-gallery")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#t2i-gallery img').length >= 2", timeout=120_000)
+    page.wait_for_selector("#t2i-summary table", timeout=30_000)
+    captions = gallery.inner_text()
+    assert "CogView4-6B · seed" in captions and "Qwen-Image · seed" in captions
+    assert captions.count("random weights") == 2
+    recipes = page.locator("#t2i-recipes").inner_text().replace("\n", "")  # the JSON viewer breaks lines per token
+    assert '"t2i/cogview4"' in recipes and '"t2i/qwen-image"' in recipes and "恭喜发财" in recipes
+    assert '"seed":' in recipes and '"random_weights":true' in recipes
+    assert "Language:** 中文" in page.content() or "中文 (zh)" in page.locator("body").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "t2i_two_models.png"), full_page=True)
+
+
+def test_bad_input_shows_an_error_and_the_page_keeps_working(page) -> None:
+    page.locator("#t2i-prompt textarea").fill("   ")
+    page.locator("#t2i-run").click()
+    page.wait_for_selector("text=prompt: must not be empty", timeout=30_000)
+    page.locator("#t2i-prompt textarea").fill("a red fox")
+    pick_models(page, ["FLUX.1-schnell"])
+    page.locator("#t2i-steps input").fill("1")
+    page.locator("#t2i-run").click()
+    page.wait_for_function("() => document.querySelectorAll('#t2i-gallery img').length >= 1", timeout=120_000)
