@@ -57,6 +57,10 @@ class OutOfMemory(StudioError, RuntimeError):
     """The accelerator ran out of memory even after evicting other models and retrying once."""
 
 
+class GenerationFailed(StudioError, RuntimeError):
+    """A model ran but produced no usable output (e.g. NaN pixels from a numerical overflow)."""
+
+
 class Cancelled(StudioError):
     """The user pressed Stop; raised from inside a denoising loop at the next step boundary."""
 

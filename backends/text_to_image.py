@@ -12,8 +12,20 @@ import time
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from PIL import Image
+
 from backends import weights
-from backends.base import Cancelled, InvalidInput, ProgressFn, Recipe, T2IRequest, T2IResult, resolve_seed
+from backends.base import (
+    Cancelled,
+    GenerationFailed,
+    InvalidInput,
+    ProgressFn,
+    Recipe,
+    T2IRequest,
+    T2IResult,
+    resolve_seed,
+)
 from backends.registry import ModelSpec
 from backends.settings import Settings, resolve_device, resolve_dtype
 from backends.text import check_t2i_request, detect_language, extract_quoted
@@ -140,16 +152,24 @@ class DiffusersTextToImage:
 
         kwargs["callback_on_step_end"] = on_step_end
 
-        # 4. denoise: latents (1, C, H/f, W/f) -> image (H, W, 3)
+        # 4. denoise: latents (1, C, H/f, W/f) -> pixels (H, W, 3) in [0, 1]
         started = time.perf_counter()
         guiders = self._swap_guiders(guidance)
         try:
             with torch.inference_mode():
-                image = self.pipe(**kwargs).images[0]
+                pixels = self.pipe(**kwargs).images[0]
         finally:
             for name, guider in guiders.items():
                 setattr(self.pipe, name, guider)
         run_seconds = time.perf_counter() - started
+        # An overflow (fp16 where the model needs bf16, a scheduler at too few steps) gives NaN pixels, which
+        # would otherwise be cast silently into a black image.
+        if not np.isfinite(pixels).all():
+            raise GenerationFailed(
+                f"{spec.name} produced invalid (NaN) pixels at {steps} steps in {self.dtype_name}; try more steps "
+                f"or another dtype (STUDIO_DTYPE)"
+            )
+        image = Image.fromarray((np.clip(pixels, 0.0, 1.0) * 255).round().astype(np.uint8))
 
         # 5. recipe
         recipe = Recipe(
@@ -174,7 +194,7 @@ class DiffusersTextToImage:
             "height": int(request.height),
             "width": int(request.width),
             "num_inference_steps": steps,
-            "output_type": "pil",
+            "output_type": "np",
             **spec.call_kwargs,
         }
         negative = request.negative_prompt.strip()

@@ -55,6 +55,7 @@ def measure(cache: ModelCache, key: str, size: int, steps: int, rounds: int) -> 
         pipe = backend.pipe
         kwargs = backend._call_arguments(T2IRequest(prompt=prompt, width=size, height=size), steps,
                                          cache.registry[key].guidance)
+        kwargs["output_type"] = "pil"  # what a direct diffusers user gets; the studio converts NaN-checked arrays
 
     def direct_run() -> None:
         with torch.inference_mode():

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from backends.base import Cancelled, InvalidInput, ModelUnavailable, RunControl, T2IRequest
+from backends.base import Cancelled, GenerationFailed, InvalidInput, ModelUnavailable, RunControl, T2IRequest
 from backends.cache import ModelCache
 from backends.registry import default_registry
 from backends.settings import Settings, resolve_dtype
@@ -130,6 +130,14 @@ def test_cogview4_refuses_float16(registry) -> None:
     import torch
 
     assert resolve_dtype(Settings(), registry["t2i/cogview4"], "cpu") == torch.float32
+
+
+def test_nan_output_is_a_clear_error_not_a_black_image(cache: ModelCache) -> None:
+    # Qwen-Image's scheduler stretches sigmas to a terminal value; at a single step that divides 0 by 0.
+    spec = cache.registry["t2i/qwen-image"]
+    with pytest.raises(GenerationFailed, match="Qwen-Image produced invalid .NaN. pixels at 1 steps"):
+        cache.run(spec.key, request(spec, steps=1))
+    assert cache.run(spec.key, request(spec, steps=2)).image.size == (256, 256)
 
 
 def test_memory_is_measured_and_unload_frees_it(tiny_settings: Settings, registry) -> None:

@@ -18,7 +18,7 @@ def ctx(tiny_settings, registry) -> AppContext:
 
 def run(ctx: AppContext, **changes):
     arguments = dict(prompt="a poster that says \"OPEN\"", negative_prompt="", models=["t2i/flux-schnell"],
-                     seed=5, width=256, height=256, steps=1, guidance=None)
+                     seed=5, width=256, height=256, steps=2, guidance=None)
     arguments.update(changes)
     seen: list[tuple[float, str]] = []
     result = compare(ctx, **arguments, control=RunControl(progress=lambda f, d: seen.append((f, d))))
