@@ -129,7 +129,7 @@ class Settings:
             try:
                 return kind(raw)
             except ValueError:
-                raise InvalidInput(name, f"{raw!r} is not a {kind.__name__}") from None
+                raise InvalidInput(name, f"{raw!r} is not {'a whole number' if kind is int else 'a number'}") from None
 
         return cls(
             profile=get("STUDIO_PROFILE", "real").lower(),
