@@ -1,0 +1,139 @@
+"""Rate FastChat battle JSONL from the command line.
+
+    python -m arena.leaderboard BATTLES.jsonl [--ties davidson|fastchat] [--bootstrap 1000] [--seed 0]
+        [--ci bootstrap|sandwich] [--min-votes 50] [--level 0.95] [--json OUT.json] [--plots DIR]
+
+Each line is one battle: ``{"model_a": ..., "model_b": ..., "winner": "model_a"|"model_b"|"tie"|"tie (bothbad)"}``
+(other keys are ignored; an optional boolean ``a_on_left`` enables the position-bias estimate). Blank lines are
+skipped; ``-`` reads standard input. A bad line stops the run with its line number and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from arena.rating import WINNERS, Battles, Leaderboard, leaderboard, parse_record
+
+EXIT_BAD_INPUT = 2
+
+
+def parse_lines(lines: Iterable[str], source: str = "<input>") -> Battles:
+    """Parse FastChat battle JSONL.
+
+    Args:
+        lines: The file's lines.
+        source: Name used in error messages.
+
+    Returns:
+        The battles, in file order.
+
+    Raises:
+        ValueError: ``"<source> line N: <what is wrong>"`` for the first bad line.
+    """
+    model_a, model_b, winner, sides = [], [], [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{source} line {number}: not valid JSON ({error.msg})") from None
+        try:
+            a, b, code, side = parse_record(row)
+        except ValueError as error:
+            raise ValueError(f"{source} line {number}: {error}") from None
+        model_a.append(a)
+        model_b.append(b)
+        winner.append(WINNERS[code])
+        sides.append(side)
+    return Battles.from_arrays(model_a, model_b, winner, sides)
+
+
+def read_battles(path: str | Path) -> Battles:
+    """Read a battle JSONL file (``"-"``: standard input); see :func:`parse_lines`."""
+    if str(path) == "-":
+        return parse_lines(sys.stdin, "<stdin>")
+    with open(path, encoding="utf-8") as handle:
+        return parse_lines(handle, str(path))
+
+
+def format_table(board: Leaderboard) -> str:
+    """A plain-text table of the board, with a header line of run parameters and the caveats."""
+    level = f"{board.level:.0%}"
+    nu = "" if board.tie_parameter is None else f", Davidson nu = {board.tie_parameter:.3f}"
+    rounds = f"{board.bootstrap} bootstrap rounds, seed {board.seed}" if board.ci == "bootstrap" else "sandwich"
+    lines = [f"{board.n_battles:,} battles, {len(board.rows)} models, ties: {board.ties}{nu}, "
+             f"tie rate {board.tie_rate:.1%}, {level} CI: {rounds}"]
+    header = f"{'Rank(UB)':>8}  {'Model':<32} {'Rating':>8}  {level + ' CI':>15}  {'Votes':>7}  " \
+             f"{'W/L/T':>17}  {'Online Elo':>10}"
+    lines += [header, "-" * len(header)]
+    for row in board.rows:
+        interval = "" if row.ci_low is None else f"+{row.ci_high - row.rating:.1f}/-{row.rating - row.ci_low:.1f}"
+        flag = "  (preliminary)" if row.preliminary else ""
+        lines.append(f"{row.rank_ub:>8}  {row.model[:32]:<32} {row.rating:>8.1f}  {interval:>15}  "
+                     f"{row.votes:>7,}  {f'{row.wins}/{row.losses}/{row.ties}':>17}  {row.online_elo:>10.1f}{flag}")
+    bias = board.position_bias
+    if bias.elo is not None:
+        decisive = bias.left_wins + bias.right_wins
+        lines.append(f"Left-side advantage: {bias.elo:+.1f} Elo ({level} CI {bias.ci_low:+.1f} to "
+                     f"{bias.ci_high:+.1f}), left wins {bias.left_win_rate:.1%} of {decisive:,} decisive votes")
+    lines += [f"Note: {note}" for note in board.warnings]
+    return "\n".join(lines)
+
+
+def write_plots(board: Leaderboard, folder: Path) -> list[Path]:
+    """Save the ratings, win-rate and battle-count figures of a board as PNGs in ``folder``."""
+    from arena import plots
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, draw in (("ratings.png", plots.ratings_figure), ("win_rate.png", plots.win_rate_figure),
+                       ("battle_count.png", plots.battle_count_figure)):
+        draw(board).savefig(folder / name, dpi=120, bbox_inches="tight")
+        written.append(folder / name)
+    return written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="python -m arena.leaderboard",
+                                     description="Bradley-Terry / Davidson leaderboard of FastChat battle JSONL.")
+    parser.add_argument("battles", help="battle JSONL file ('-' for standard input)")
+    parser.add_argument("--ties", choices=("davidson", "fastchat"), default="davidson",
+                        help="davidson: fit a tie parameter; fastchat: a tie is half a win and half a loss")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--ci", choices=("bootstrap", "sandwich"), default="bootstrap")
+    parser.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    parser.add_argument("--min-votes", type=int, default=50, help="fewer votes mark a model preliminary")
+    parser.add_argument("--json", type=Path, help="write the leaderboard as JSON here")
+    parser.add_argument("--plots", type=Path, help="write ratings / win-rate / battle-count PNGs into this folder")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (2 for bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        battles = read_battles(args.battles)
+        board = leaderboard(battles, ties=args.ties, bootstrap=args.bootstrap, seed=args.seed, ci=args.ci,
+                            min_votes=args.min_votes, level=args.level)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(format_table(board))
+    if args.json is not None:
+        args.json.write_text(json.dumps(board.to_dict(), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.plots is not None:
+        for path in write_plots(board, args.plots):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
