@@ -29,7 +29,7 @@ run-tiny: $(VENV)/.installed
 ## Set up and run the whole test suite (lint, unit, end-to-end, browser).
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest
+	scripts/with-postgres.sh $(BIN)/python -m pytest
 
 browser:
 	@scripts/ensure-browser.sh

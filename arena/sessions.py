@@ -1,0 +1,552 @@
+"""Labeling sessions end to end: configure, fill (pool import or live generation), serve blind battles, take votes,
+and turn them into a leaderboard and annotator-quality report.
+
+No gradio and no torch here: live generation is an injected callable (``app.py`` builds it on the model cache).
+Images shown to annotators are re-encoded to one format and size, carry no metadata and differ by an invisible
+per-serve nonce, so neither file names, bytes, content hashes nor the API's JSON tell the model before the vote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+from arena import export, quality, rating
+from arena.media import ImageStore, anonymise, common_size, degrade
+from arena.pool_import import scan_pool
+from arena.sampler import Plan, SamplerInput, plan_battle, unit
+from arena.store import CRITERION_CHOICES, OUTCOMES, REVEALS, ArenaStore, Battle, ItemRecord, Session
+from backends.base import InvalidInput, check_number
+from backends.imaging import load_image
+from backends.text import check_prompt, detect_language
+
+TASKS = ("t2i", "tryon", "hand", "tok", "face")
+DEFAULT_CRITERIA: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "t2i": ("prompt_following", "aesthetics", "text_rendering", "structure"),
+    "tryon": ("garment_fidelity", "identity", "realism"),
+    "hand": ("anatomy", "blend", "fidelity_outside_mask"),
+    "tok": ("detail", "color", "artifacts"),
+    "face": ("attributes", "identity", "realism"),
+})
+
+
+class LiveGenerator(Protocol):
+    """Generates live-session outputs with the studio's models (``app.py`` builds it on the model cache)."""
+
+    def models(self) -> list[str]:
+        """Model keys a live session may compare."""
+
+    def check(self, model: str, prompt: str, width: int, height: int, steps: int | None) -> None:
+        """Raise ``InvalidInput`` if ``model`` cannot generate this (checked when the session is created)."""
+
+    def __call__(self, model: str, prompt: str, seed: int, width: int, height: int,
+                 steps: int | None) -> tuple[Image.Image, dict[str, Any]]:
+        """One output and its recipe; both sides of an item get the same seed and size."""
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """What a labeling session compares and how.
+
+    Attributes:
+        name: display name.
+        task: ``t2i``, ``tryon``, ``hand``, ``tok`` or ``face``.
+        mode: ``pool`` (import pre-generated outputs) or ``live`` (generate with registry models on demand).
+        models: models compared (registry keys in live mode; pool folder names in pool mode, or empty to take
+            them from the pool).
+        criteria: optional per-criterion questions (default: the task's rubric).
+        outcomes: allowed outcomes among left, right, both_good, both_bad, skip.
+        reveal: ``after_vote``, ``after_session`` or ``never``.
+        gold_rate: share of gold checks (one side deliberately degraded).
+        repeat_rate: share of repeated pairs with sides swapped.
+        overlap_rate: share of pairs that another annotator already judged (for agreement).
+        target_votes: votes after which the session is complete.
+        min_votes: votes a model needs before its rating stops being "preliminary".
+        max_votes_per_minute: per-annotator rate limit.
+        prompts: live mode: the prompt pool.
+        seed: live mode: base seed (item i uses seed + i on both sides).
+        width: live mode: width of both outputs.
+        height: live mode: height of both outputs.
+        steps: live mode: steps (None: each model's default).
+    """
+
+    name: str
+    task: str = "t2i"
+    mode: str = "pool"
+    models: tuple[str, ...] = ()
+    criteria: tuple[str, ...] | None = None
+    outcomes: tuple[str, ...] = OUTCOMES
+    reveal: str = "after_vote"
+    gold_rate: float = 0.05
+    repeat_rate: float = 0.05
+    overlap_rate: float = 0.1
+    target_votes: int = 200
+    min_votes: int = 50
+    max_votes_per_minute: int = 30
+    prompts: tuple[str, ...] = ()
+    seed: int = 0
+    width: int = 512
+    height: int = 512
+    steps: int | None = None
+
+    def validated(self) -> SessionConfig:
+        """This config with defaults filled in, or ``InvalidInput`` naming the field at fault."""
+        name = check_prompt(self.name, "name")
+        if len(name) > 120:
+            raise InvalidInput("name", "at most 120 characters")
+        if self.task not in TASKS:
+            raise InvalidInput("task", f"{self.task!r} is not one of {', '.join(TASKS)}")
+        if self.mode not in ("pool", "live"):
+            raise InvalidInput("mode", f"{self.mode!r} is not pool or live")
+        criteria = DEFAULT_CRITERIA[self.task] if self.criteria is None else tuple(self.criteria)
+        for criterion in criteria:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", criterion):
+                raise InvalidInput("criteria", f"{criterion!r} must be lower_snake_case (at most 40 characters)")
+        outcomes = tuple(self.outcomes)
+        if not set(outcomes) <= set(OUTCOMES) or not {"left", "right"} <= set(outcomes):
+            raise InvalidInput("outcomes", f"must include left and right and be among {', '.join(OUTCOMES)}")
+        if self.reveal not in REVEALS:
+            raise InvalidInput("reveal", f"{self.reveal!r} is not one of {', '.join(REVEALS)}")
+        for field_name in ("gold_rate", "repeat_rate", "overlap_rate"):
+            check_number(getattr(self, field_name), field_name, minimum=0, maximum=0.5)
+        check_number(self.target_votes, "target_votes", minimum=1, maximum=10_000_000, integer=True)
+        check_number(self.min_votes, "min_votes", minimum=0, maximum=1_000_000, integer=True)
+        check_number(self.max_votes_per_minute, "max_votes_per_minute", minimum=1, maximum=600, integer=True)
+        models = tuple(dict.fromkeys(m.strip() for m in self.models if m.strip()))
+        prompts = tuple(check_prompt(p, "prompts") for p in self.prompts if str(p).strip())
+        if self.mode == "live":
+            if len(models) < 2:
+                raise InvalidInput("models", "a live session compares at least two models")
+            if not prompts:
+                raise InvalidInput("prompts", "a live session needs at least one prompt")
+            check_number(self.seed, "seed", minimum=0, maximum=2**31 - 1, integer=True)
+        return SessionConfig(
+            name=name, task=self.task, mode=self.mode, models=models, criteria=criteria, outcomes=outcomes,
+            reveal=self.reveal, gold_rate=float(self.gold_rate), repeat_rate=float(self.repeat_rate),
+            overlap_rate=float(self.overlap_rate), target_votes=int(self.target_votes), min_votes=int(self.min_votes),
+            max_votes_per_minute=int(self.max_votes_per_minute), prompts=prompts, seed=int(self.seed),
+            width=int(self.width), height=int(self.height), steps=self.steps,
+        )
+
+
+@dataclass
+class ServedBattle:
+    """A battle as the annotator receives it: no model names anywhere.
+
+    Attributes:
+        battle_id: id to vote with ("" when there is nothing left to label).
+        prompt: the prompt (or task instruction).
+        criteria: the per-criterion questions.
+        outcomes: the allowed outcomes.
+        left: image A.
+        right: image B.
+        input_image: the conditioning input for conditional tasks.
+        progress: this annotator's and the session's vote counts, and the target.
+        message: why there is no battle, when there is none.
+    """
+
+    battle_id: str
+    prompt: str
+    criteria: list[str]
+    outcomes: list[str]
+    left: Image.Image | None
+    right: Image.Image | None
+    input_image: Image.Image | None = None
+    progress: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """The JSON part of the API answer."""
+        data = {k: v for k, v in asdict(self).items() if k not in ("left", "right", "input_image")}
+        data["has_input_image"] = self.input_image is not None
+        return data
+
+
+class LabelingService:
+    """Sessions, battles and votes for blind pairwise human-preference labeling.
+
+    Args:
+        store: the database.
+        secret: key for pseudonymising annotator names (kept in the data dir, never exported).
+        admin_password: password for admin actions ("" disables them).
+        generate: live-mode generator (None: live sessions cannot be filled).
+        rng: random source for pairing and sides (seeded in tests).
+        display_size: long side, in pixels, of images served to annotators.
+    """
+
+    def __init__(self, store: ArenaStore, secret: bytes, admin_password: str = "",
+                 generate: LiveGenerator | None = None, rng: random.Random | None = None,
+                 display_size: int = 768) -> None:
+        self.store = store
+        self.secret = secret
+        self.admin_password = admin_password
+        self.generate = generate
+        self.rng = rng or random.Random(secrets.randbits(64))
+        self.display_size = display_size
+        self.images = ImageStore(store.image_dir)
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @classmethod
+    def open(cls, data_dir: Path, database_url: str = "", admin_password: str = "",
+             generate: LiveGenerator | None = None) -> LabelingService:
+        """The studio's service: store under ``data_dir/arena`` and a secret created there on first use."""
+        store = ArenaStore.open(data_dir, database_url)
+        key_file = data_dir / "arena" / "annotator.key"
+        if not key_file.exists():
+            key_file.write_bytes(secrets.token_bytes(32))
+            key_file.chmod(0o600)
+        return cls(store, key_file.read_bytes(), admin_password, generate)
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # Admin
+    # ----------------------------------------------------------------------------------------------------------------
+    def require_admin(self, password: Any) -> None:
+        """Raise unless ``password`` is the admin password."""
+        if not self.admin_password:
+            raise InvalidInput("admin_password", "session admin is disabled: set STUDIO_ADMIN_PASSWORD and restart")
+        if not isinstance(password, str) or not hmac.compare_digest(password.encode(), self.admin_password.encode()):
+            raise InvalidInput("admin_password", "wrong admin password")
+
+    def create_session(self, password: Any, config: SessionConfig) -> Session:
+        """Create a session (and, in live mode, its prompt pool)."""
+        self.require_admin(password)
+        config = config.validated()
+        if config.mode == "live":
+            if self.generate is None:
+                raise InvalidInput("mode", "live sessions need the studio's models; this server cannot generate")
+            for model in config.models:
+                if model not in self.generate.models():
+                    raise InvalidInput("models", f"{model!r} is not a model this studio can generate with")
+                self.generate.check(model, config.prompts[0], config.width, config.height, config.steps)
+        slug = re.sub(r"[^a-z0-9]+", "-", config.name.lower()).strip("-")[:40] or "session"
+        session_id = f"{slug}-{secrets.token_hex(3)}"
+        data = asdict(config)
+        session = self.store.create_session(session_id, config.name, config.task, config.mode, data)
+        if config.mode == "live":
+            records = [ItemRecord(f"p{i:04d}", p, detect_language(p)) for i, p in enumerate(config.prompts)]
+            self.store.add_items(session_id, records)
+        return session
+
+    def import_pool(self, password: Any, session_id: Any, folder: Any) -> dict[str, Any]:
+        """Import pre-generated outputs: ``<folder>/prompts.jsonl`` and ``<folder>/<model>/<item_id>.png``.
+
+        Everything is validated before anything is written; a missing or corrupt image or a bad prompts line is
+        an error naming it, and the session is left as it was.
+        """
+        self.require_admin(password)
+        session = self.store.session(session_id)
+        if session.mode != "pool":
+            raise InvalidInput("session", f"{session.id} is a {session.mode} session; pools go into pool sessions")
+        # 1. validate every file first (nothing is written if one is missing or corrupt)
+        planned, names = scan_pool(Path(str(folder or "")).expanduser(), session.models)
+        # 2. store normalised images (content-addressed), then all rows in one transaction
+        records = [
+            ItemRecord(
+                item_key=entry["item_id"], prompt=entry["prompt"],
+                language=entry.get("language") or detect_language(entry["prompt"]),
+                input_image=self.images.put(load_image(input_file)) if input_file else None,
+                outputs={names[m]: self.images.put(load_image(f)) for m, f in files.items()},
+            )
+            for entry, files, input_file in planned
+        ]
+        added = self.store.add_items(session.id, records)
+        if not session.models:
+            self.store.update_config(session.id, {**session.config, "models": sorted(names.values())})
+        return {"session": session.id, "items": added, "models": sorted(names.values())}
+
+    def import_battles(self, password: Any, path: Any, name: Any = "Imported battles") -> dict[str, Any]:
+        """Import a FastChat battle JSONL file as a new session of battle logs (no images)."""
+        self.require_admin(password)
+        file = Path(str(path or "")).expanduser()
+        if not file.is_file():
+            raise InvalidInput("path", f"{str(path)!r} is not a file on the server")
+        with file.open(encoding="utf-8", errors="strict") as handle:
+            try:
+                rows = export.parse_fastchat(handle)
+            except UnicodeDecodeError as exc:
+                raise InvalidInput("path", "the file is not UTF-8 text") from exc
+        models = sorted({r["left_model"] for r in rows} | {r["right_model"] for r in rows})
+        config = asdict(SessionConfig(name=check_prompt(name, "name"), models=tuple(models)))
+        session_id = f"imported-{secrets.token_hex(4)}"
+        self.store.create_session(session_id, config["name"], "t2i", "imported", config)
+        self.store.import_battles(session_id, rows)
+        return {"session": session_id, "battles": len(rows), "models": models}
+
+    def set_excluded(self, password: Any, session_id: Any, annotator_ids: Any, excluded: bool = True) -> int:
+        """Leave annotators out of the leaderboard (or bring them back)."""
+        self.require_admin(password)
+        session = self.store.session(session_id)
+        ids = [a.strip() for a in (annotator_ids if isinstance(annotator_ids, list) else str(annotator_ids or "")
+                                   .split(",")) if a.strip()]
+        if not ids:
+            raise InvalidInput("annotators", "name at least one annotator id (see the quality table)")
+        return self.store.set_excluded(session.id, ids, excluded)
+
+    def close_session(self, password: Any, session_id: Any) -> None:
+        """Close a session: no more battles; ``after_session`` reveals become visible."""
+        self.require_admin(password)
+        self.store.set_session_status(self.store.session(session_id).id, "closed")
+
+    def export(self, password: Any, session_id: Any, kind: str, out_dir: Path) -> Path:
+        """Export a session: ``fastchat`` battle JSONL, ``preferences`` JSONL, or a ``dataset`` zip with images."""
+        self.require_admin(password)
+        session = self.store.session(session_id)
+        rows = self.store.battle_rows(session.id)
+        stem = out_dir / f"{session.id}-{secrets.token_hex(3)}"
+        if kind == "fastchat":
+            return export.write_jsonl(stem.with_suffix(".battles.jsonl"), export.fastchat_rows(rows))
+        if kind == "preferences":
+            folder = export.model_folder
+            pairs = export.preference_pairs(rows, lambda m, k: f"{folder(m)}/{folder(k)}.png")
+            return export.write_jsonl(stem.with_suffix(".preferences.jsonl"), pairs)
+        if kind == "dataset":
+            return export.write_dataset(stem, self.store.items(session.id), rows, self.store.image_dir,
+                                        {"id": session.id, "name": session.name, "task": session.task,
+                                         "config": session.config})
+        raise InvalidInput("kind", f"{kind!r} is not fastchat, preferences or dataset")
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # Annotators
+    # ----------------------------------------------------------------------------------------------------------------
+    def pseudonym(self, annotator: Any) -> str:
+        """The stored id of an annotator name or token: a keyed hash, so names never reach the database."""
+        if not isinstance(annotator, str) or not annotator.strip():
+            raise InvalidInput("annotator", "enter a name or token to label with")
+        name = annotator.strip()
+        if len(name) > 64 or any(ord(c) < 32 for c in name):
+            raise InvalidInput("annotator", "at most 64 printable characters")
+        digest = hmac.new(self.secret, name.casefold().encode(), hashlib.sha256).hexdigest()
+        return f"a-{digest[:16]}"
+
+    def next_battle(self, session_id: Any, annotator: Any, group: str = "") -> ServedBattle:
+        """The annotator's next battle: an unvoted one they were already served, else a new one."""
+        session = self.store.session(session_id)
+        annotator_id = self.pseudonym(annotator)
+        if session.mode == "imported":
+            raise InvalidInput("session", f"{session.id} holds imported battle logs; there is nothing to label")
+        self.store.ensure_annotator(session.id, annotator_id, str(group or "")[:64])
+        with self._lock_for(session.id, annotator_id):
+            battle = self.store.pending_battle(session.id, annotator_id)
+            if battle is None:
+                done = self._done_message(session)
+                if done:
+                    return self._nothing(session, annotator_id, done)
+                battle = self._new_battle(session, annotator_id)
+                if battle is None:
+                    return self._nothing(session, annotator_id, "you have judged every pair in this session")
+        return self._serve(session, battle, annotator_id)
+
+    def vote(self, battle_id: Any, annotator: Any, outcome: Any, criteria: Any = None) -> dict[str, Any]:
+        """Record a vote (durably) and return what the reveal policy allows."""
+        battle = self.store.battle(battle_id)
+        annotator_id = self.pseudonym(annotator)
+        if battle.kind == "imported" or battle.annotator_id != annotator_id:
+            raise InvalidInput("battle_id", "this battle was not served to this annotator")
+        session = self.store.session(battle.session_id)
+        config = session.config
+        if outcome not in config["outcomes"]:
+            raise InvalidInput("outcome", f"{outcome!r} is not one of {', '.join(config['outcomes'])}")
+        choices = _parse_criteria(criteria, config["criteria"])
+        votes = self.store.record_vote(battle, annotator_id, outcome, choices, config["max_votes_per_minute"])
+        reveal = None
+        total = self.store.vote_count(session.id)
+        session_over = session.status == "closed" or total >= config["target_votes"]
+        if config["reveal"] == "after_vote" or (config["reveal"] == "after_session" and session_over):
+            reveal = {"left": battle.left_model, "right": battle.right_model}
+            if battle.kind == "gold":
+                reveal["note"] = "quality check: one side was deliberately degraded"
+        return {"recorded": True, "battle_id": battle.id, "outcome": outcome, "criteria": choices, "reveal": reveal,
+                "reveal_policy": config["reveal"], "your_votes": votes, "session_votes": total,
+                "target_votes": config["target_votes"]}
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # Analysis
+    # ----------------------------------------------------------------------------------------------------------------
+    def battles_for_rating(self, session_id: Any, criterion: str = "overall", language: str = "all",
+                           group: str = "all", exclude_flagged: bool = False) -> rating.Battles:
+        """The countable votes of a session as a rating table (left model = model A), after the slices."""
+        session = self.store.session(session_id)
+        if criterion != "overall" and criterion not in session.config.get("criteria", []):
+            raise InvalidInput("criterion", f"{criterion!r} is not overall or one of {session.config['criteria']}")
+        rows = self.store.battle_rows(session.id)
+        flagged = set()
+        if exclude_flagged:
+            flagged = {q.annotator for q in quality.annotator_quality(rows) if q.flagged}
+        a, b, winners = [], [], []
+        for row in rows:
+            if not export.countable(row) or row.get("excluded") or row["annotator_id"] in flagged:
+                continue
+            if language != "all" and row.get("language") != language:
+                continue
+            if group != "all" and (row.get("group_name") or "") != group:
+                continue
+            choice = row["outcome"] if criterion == "overall" else (row.get("criteria") or {}).get(criterion)
+            winner = {"left": "model_a", "right": "model_b", "both_good": "tie", "tie": "tie",
+                      "both_bad": "tie (bothbad)"}.get(choice)
+            if winner is not None:
+                a.append(row["left_model"])
+                b.append(row["right_model"])
+                winners.append(winner)
+        return rating.Battles.from_arrays(a, b, winners, a_on_left=np.ones(len(a), dtype=bool))
+
+    def leaderboard(self, session_id: Any, ties: str = "davidson", criterion: str = "overall",
+                    language: str = "all", group: str = "all", exclude_flagged: bool = False, bootstrap: int = 200,
+                    seed: int = 0, ci: str = "bootstrap") -> tuple[rating.Leaderboard, dict[str, Any]]:
+        """The session's leaderboard (object for plots, and JSON), on the requested slice."""
+        if ties not in ("davidson", "fastchat"):
+            raise InvalidInput("ties", f"{ties!r} is not davidson or fastchat")
+        bootstrap = int(check_number(bootstrap, "bootstrap", minimum=0, maximum=5000, integer=True))
+        session = self.store.session(session_id)
+        battles = self.battles_for_rating(session.id, criterion, language, group, exclude_flagged)
+        if len(battles) == 0:
+            raise InvalidInput("session", f"{session.id} has no countable votes for this slice yet")
+        board = rating.leaderboard(battles, ties=ties, bootstrap=bootstrap, seed=int(seed), ci=ci,
+                                   min_votes=session.config.get("min_votes", 50))
+        data = board.to_dict()
+        data.update({"session": session.id, "criterion": criterion, "language": language, "group": group,
+                     "exclude_flagged": bool(exclude_flagged)})
+        return board, data
+
+    def quality_report(self, session_id: Any) -> dict[str, Any]:
+        """Per-annotator quality and agreement (overall and per criterion)."""
+        session = self.store.session(session_id)
+        rows = self.store.battle_rows(session.id)
+        return {
+            "annotators": [q.to_dict() for q in quality.annotator_quality(rows)],
+            "agreement": {"overall": quality.agreement(rows),
+                          **{c: quality.agreement(rows, c) for c in session.config.get("criteria", [])}},
+        }
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # Internals
+    # ----------------------------------------------------------------------------------------------------------------
+    def _lock_for(self, session_id: str, annotator_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault((session_id, annotator_id), threading.Lock())
+
+    def _done_message(self, session: Session) -> str:
+        if session.status == "closed":
+            return "this session is closed"
+        if self.store.vote_count(session.id) >= session.config["target_votes"]:
+            return f"this session reached its target of {session.config['target_votes']} votes; thank you"
+        return ""
+
+    def _nothing(self, session: Session, annotator_id: str, message: str) -> ServedBattle:
+        return ServedBattle("", "", list(session.config["criteria"]), list(session.config["outcomes"]), None, None,
+                            progress=self._progress(session, annotator_id), message=message)
+
+    def _progress(self, session: Session, annotator_id: str) -> dict[str, int]:
+        return {"your_votes": self.store.vote_count(session.id, annotator_id),
+                "session_votes": self.store.vote_count(session.id),
+                "target_votes": session.config["target_votes"]}
+
+    def _new_battle(self, session: Session, annotator_id: str) -> Battle | None:
+        config = session.config
+        items = self.store.items(session.id)
+        live = session.mode == "live"
+        data = _sampler_input(*self.store.sampler_view(session.id, annotator_id), items, config["models"], live)
+        plan = plan_battle(self.rng, data, gold_rate=config["gold_rate"], repeat_rate=config["repeat_rate"],
+                           overlap_rate=config["overlap_rate"])
+        if plan is None:
+            return None
+        item = next(i for i in items if i["id"] == plan.item_id)
+        if live:
+            for model in {plan.left_model, plan.right_model}:
+                self._ensure_output(session, item, model)
+            item = self.store.item(item["id"])
+        left, right = item["outputs"][plan.left_model], item["outputs"][plan.right_model]
+        if plan.kind == "gold":
+            degraded = self.images.put(degrade(self.images.open(left), self.rng))
+            left, right = (degraded, left) if plan.degraded_side == "left" else (left, degraded)
+        battle = Battle(
+            id=secrets.token_urlsafe(12), session_id=session.id, item_id=item["id"], annotator_id=annotator_id,
+            kind=plan.kind, left_model=plan.left_model, right_model=plan.right_model, left_image=left,
+            right_image=right, gold_answer=_gold_answer(plan), repeat_of=plan.repeat_of, served_at=time.time())
+        return self.store.add_battle(battle)
+
+    def _ensure_output(self, session: Session, item: Mapping[str, Any], model: str) -> None:
+        if model in item["outputs"]:
+            return
+        config = session.config
+        # Live items are keyed p0000, p0001, ...: item i uses seed + i, the same for both sides.
+        seed = config["seed"] + int(item["item_key"][1:])
+        image, recipe = self.generate(model, item["prompt"], seed, config["width"], config["height"],
+                                      config["steps"])
+        self.store.add_output(item["id"], model, self.images.put(image), recipe)
+
+    def _serve(self, session: Session, battle: Battle, annotator_id: str) -> ServedBattle:
+        item = self.store.item(battle.item_id)
+        left, right = self.images.open(battle.left_image), self.images.open(battle.right_image)
+        size = common_size(left, right, self.display_size)
+        input_image = self.images.open(item["input_image"]) if item.get("input_image") else None
+        return ServedBattle(
+            battle_id=battle.id, prompt=item["prompt"], criteria=list(session.config["criteria"]),
+            outcomes=list(session.config["outcomes"]), left=anonymise(left, size), right=anonymise(right, size),
+            input_image=anonymise(input_image, common_size(input_image, input_image, self.display_size))
+            if input_image else None, progress=self._progress(session, annotator_id))
+
+# --------------------------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------------------------
+def _gold_answer(plan: Plan) -> str | None:
+    if plan.kind != "gold":
+        return None
+    return "right" if plan.degraded_side == "left" else "left"
+
+
+def _parse_criteria(criteria: Any, allowed: list[str]) -> dict[str, str]:
+    if criteria in (None, "", {}):
+        return {}
+    if isinstance(criteria, str):
+        try:
+            criteria = json.loads(criteria)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput("criteria", "must be a JSON object like {\"aesthetics\": \"left\"}") from exc
+    if not isinstance(criteria, dict):
+        raise InvalidInput("criteria", "must be an object mapping criterion to left/right/tie/skip")
+    parsed = {}
+    for key, value in criteria.items():
+        if key not in allowed:
+            raise InvalidInput("criteria", f"{key!r} is not a criterion of this session ({', '.join(allowed)})")
+        if value in (None, ""):
+            continue
+        if value not in CRITERION_CHOICES:
+            raise InvalidInput("criteria", f"{key}: {value!r} is not one of {', '.join(CRITERION_CHOICES)}")
+        parsed[key] = value
+    return parsed
+
+
+def _sampler_input(counts: list[tuple], own: list[dict[str, Any]], items: list[dict[str, Any]], models: list[str],
+                   live: bool) -> SamplerInput:
+    """The sampler's view of a session from ``ArenaStore.sampler_view``."""
+    unit_votes: Counter = Counter()
+    by_others = set()
+    for item_id, left, right, mine, voted, count in counts:
+        key = unit(item_id, left, right)
+        unit_votes[key] += count
+        if voted and not mine:
+            by_others.add(key)
+    repeated = {b["repeat_of"] for b in own if b["kind"] == "repeat"}
+    seen = {unit(b["item_id"], b["left_model"], b["right_model"]) for b in own if b["kind"] in ("normal", "repeat")}
+    repeatable = [(b["id"], b["item_id"], b["left_model"], b["right_model"]) for b in own
+                  if b["kind"] == "normal" and b["outcome"] not in (None, "skip") and b["id"] not in repeated]
+    return SamplerInput(
+        models=models, items={i["id"]: (models if live else list(i["outputs"])) for i in items},
+        unit_votes=unit_votes, seen=seen, voted_by_others=by_others, repeatable=repeatable,
+        served_count=sum(1 for b in own if b["kind"] != "imported"))

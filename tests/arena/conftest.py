@@ -1,0 +1,37 @@
+"""Fixtures for the labeling tests: a service over a fresh SQLite database, and a session filled from a pool."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from arena.sessions import LabelingService, SessionConfig
+from arena.store import ArenaStore, metadata
+from tests.arena.pools import ADMIN, make_pool
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> LabelingService:
+    """The service on SQLite, and on PostgreSQL when STUDIO_TEST_DATABASE_URL names a scratch database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'arena.db'}"
+    else:
+        url = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
+        if not url:
+            pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
+        metadata.drop_all(create_engine(url))  # a clean schema per test
+    store = ArenaStore(url, tmp_path / "images")
+    yield LabelingService(store, b"k" * 32, ADMIN, rng=random.Random(7))
+    store.close()
+
+
+@pytest.fixture
+def pool_session(service: LabelingService, tmp_path: Path):
+    session = service.create_session(ADMIN, SessionConfig(name="Pool test", gold_rate=0.0, repeat_rate=0.0,
+                                                           overlap_rate=0.0, target_votes=1000))
+    service.import_pool(ADMIN, session.id, make_pool(tmp_path / "pool"))
+    return service.store.session(session.id)
