@@ -10,15 +10,21 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 import gradio as gr
 
+from arena.sessions import LabelingService
 from backends import weights
-from backends.base import StudioError
+from backends.base import StudioError, T2IRequest
 from backends.cache import ModelCache
-from backends.registry import default_registry
+from backends.registry import Registry, default_registry
 from backends.settings import Settings, env_help
+from tabs import arena as arena_tab
+from tabs import arena_admin as admin_tab
+from tabs import leaderboard as leaderboard_tab
 from tabs import models as models_tab
 from tabs import text_to_image as t2i_tab
 from tabs.common import ASSETS, AppContext, make_i18n
@@ -26,10 +32,46 @@ from tabs.common import ASSETS, AppContext, make_i18n
 TITLE = "Image Generation Research Studio"
 
 
+class CacheGenerator:
+    """Live labeling sessions generate both sides through the model cache (one generation at a time).
+
+    Args:
+        cache: the model cache.
+        registry: the registry (text-to-image models are the ones a live session may compare).
+    """
+
+    def __init__(self, cache: ModelCache, registry: Registry) -> None:
+        self.cache = cache
+        self.registry = registry
+        self._lock = threading.Lock()
+
+    def models(self) -> list[str]:
+        """Text-to-image keys."""
+        return [spec.key for spec in self.registry.by_task("t2i")]
+
+    def check(self, model: str, prompt: str, width: int, height: int, steps: int | None) -> None:
+        """Validate the live settings for ``model`` before a session is created."""
+        self.cache.check(model, T2IRequest(prompt=prompt, width=width, height=height, steps=steps))
+        ok, why = weights.availability(self.registry[model], self.cache.settings)
+        if not ok:
+            raise StudioError(f"{model} is not available here: {why}")
+
+    def __call__(self, model: str, prompt: str, seed: int, width: int, height: int,
+                 steps: int | None) -> tuple[Any, dict[str, Any]]:
+        """One output with its recipe."""
+        with self._lock:
+            result = self.cache.run(model, T2IRequest(prompt=prompt, seed=seed, width=width, height=height,
+                                                      steps=steps))
+        return result.image, result.recipe.to_dict()
+
+
 def create_context(settings: Settings) -> AppContext:
     """Build the singletons the tabs share. Nothing is loaded: models load on first use."""
     registry = default_registry()
-    return AppContext(settings=settings, registry=registry, cache=ModelCache(registry, settings), i18n=make_i18n())
+    cache = ModelCache(registry, settings)
+    arena = LabelingService.open(settings.data_dir, settings.database_url, settings.admin_password,
+                                 generate=CacheGenerator(cache, registry))
+    return AppContext(settings=settings, registry=registry, cache=cache, i18n=make_i18n(), arena=arena)
 
 
 def build_demo(ctx: AppContext) -> gr.Blocks:
@@ -40,10 +82,23 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab(i18n("tabs.t2i"), id="t2i"):
                 t2i_tab.build(ctx)
+            with gr.Tab(i18n("tabs.arena"), id="arena") as arena_page:
+                arena = arena_tab.build(ctx)
+            with gr.Tab(i18n("tabs.leaderboard"), id="leaderboard") as leaderboard_page:
+                leaderboard = leaderboard_tab.build(ctx)
+            with gr.Tab(i18n("tabs.admin"), id="admin"):
+                admin = admin_tab.build(ctx)
             with gr.Tab(i18n("tabs.models"), id="models") as models_page:
                 models = models_tab.build(ctx)
-        models_page.select(models["show"], None, models["outputs"], api_visibility="private", queue=False)
-        demo.load(models["show"], None, models["outputs"], api_visibility="private", queue=False)
+        # Cross-tab wiring: session lists follow admin changes; tables refresh when their tab opens.
+        private = {"api_visibility": "private", "queue": False}
+        for event in admin["changed"]:
+            event.then(arena["refresh"], None, arena["session"], **private)
+            event.then(leaderboard["refresh"], None, leaderboard["session"], **private)
+        arena_page.select(arena["refresh"], None, arena["session"], **private)
+        leaderboard_page.select(leaderboard["refresh"], None, leaderboard["session"], **private)
+        models_page.select(models["show"], None, models["outputs"], **private)
+        demo.load(models["show"], None, models["outputs"], **private)
     demo.queue(default_concurrency_limit=1, max_size=ctx.settings.max_queue)
     return demo
 
@@ -60,6 +115,7 @@ def launch(demo: gr.Blocks, ctx: AppContext, **overrides: object) -> tuple:
         # Browser-side run history would keep blind-labeling outputs around between annotators.
         run_history=False,
         css_paths=[ASSETS / "studio.css"],
+        js=(ASSETS / "studio.js").read_text("utf-8"),  # keyboard shortcuts for labeling
         theme=gr.themes.Soft(),
     )
     options.update(overrides)

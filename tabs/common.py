@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from arena.sessions import LabelingService
 from backends.base import Cancelled, InvalidInput, ProgressFn, RunControl, StudioError
 from backends.cache import ModelCache
 from backends.registry import Registry
@@ -65,15 +66,15 @@ class AppContext:
         cache: the lazy model cache (the only way tabs reach models).
         i18n: UI translations.
         cancels: per-session Stop flags.
-        store: the labeling store, once the arena is configured.
+        arena: the human-preference labeling service (sessions, battles, votes, leaderboards).
     """
 
     settings: Settings
     registry: Registry
     cache: ModelCache
     i18n: gr.I18n
+    arena: LabelingService | None = None
     cancels: CancelTokens = field(default_factory=CancelTokens)
-    store: Any = None
 
 
 def session_id(request: gr.Request | None) -> str:

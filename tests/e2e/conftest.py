@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "e2e-admin"
 
 
 @dataclass
@@ -37,7 +38,8 @@ def start_studio(data_dir: Path, log: Path, extra_env: dict[str, str] | None = N
     port = free_port()
     env = {**os.environ, "STUDIO_PROFILE": "tiny", "STUDIO_DEVICE": "cpu", "STUDIO_PORT": str(port),
            "STUDIO_HOST": "127.0.0.1", "STUDIO_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", "STUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD,
+           **(extra_env or {})}
     handle = log.open("w")
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=handle,
                                stderr=subprocess.STDOUT, start_new_session=True)

@@ -78,3 +78,41 @@ def test_bad_input_shows_an_error_and_the_page_keeps_working(page) -> None:
     page.locator("#t2i-steps input").fill("1")
     page.locator("#t2i-run").click()
     page.wait_for_function("() => document.querySelectorAll('#t2i-gallery img').length >= 1", timeout=120_000)
+
+
+def test_label_with_the_keyboard_then_see_the_leaderboard(page, studio, tmp_path) -> None:
+    from gradio_client import Client
+
+    from tests.arena.pools import make_pool
+    from tests.e2e.test_arena_api import create_pool_session
+
+    session = create_pool_session(Client(studio.url, verbose=False), make_pool(tmp_path / "pool", items=4),
+                                  name="browser session")
+    page.get_by_role("tab", name="Label (blind A/B)").click()
+    page.locator("#arena-session input").fill(session)
+    page.locator("#arena-session input").press("Enter")
+    page.locator("#arena-annotator textarea, #arena-annotator input").first.fill("keyboard labeler")
+    page.locator("#arena-next").click()
+    page.wait_for_function("() => document.querySelectorAll('#arena-image-left img, #arena-image-right img')"
+                           ".length === 2", timeout=60_000)
+    prompt = page.locator("#arena-prompt").inner_text()
+    assert "Prompt:" in prompt and "alpha" not in page.locator("body").inner_text()
+    page.locator("body").click(position={"x": 5, "y": 5})  # focus out of the text fields
+    for votes, key in enumerate(("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"), start=1):
+        page.keyboard.press(key)
+        page.wait_for_function("(n) => document.querySelector('#arena-prompt').innerText.includes('your votes: ' + n)",
+                               arg=votes, timeout=30_000)
+        reveal = page.locator("#arena-reveal").inner_text()
+        assert "Vote recorded. A was" in reveal and any(m in reveal for m in ("alpha", "beta", "gamma"))
+    assert "your votes: 4" in page.locator("#arena-prompt").inner_text()
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.locator("#lb-session input").fill(session)
+    page.locator("#lb-session input").press("Enter")
+    page.locator("#lb-compute").click()
+    page.wait_for_selector("#lb-table table", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#lb-summary').innerText.includes('4 battles')",
+                           timeout=60_000)
+    table = page.locator("#lb-table").inner_text()
+    assert all(model in table for model in ("alpha", "beta", "gamma"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "arena_leaderboard.png"), full_page=True)
