@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from backends import weights
+from backends import tiny, weights
 from backends.base import (
     Cancelled,
     GenerationFailed,
@@ -66,13 +66,10 @@ class DiffusersTextToImage:
     def load(self, progress: ProgressFn | None = None) -> None:
         """Load the pipeline (building the miniature first in the tiny profile) onto the configured device."""
         import diffusers
-        import torch
 
         started = time.perf_counter()
         # 1. where the weights are: a hub repo (real) or a saved miniature (tiny)
         source, kwargs = weights.pretrained_source(self.spec, self.settings, progress)
-        if self.settings.profile == "tiny":
-            torch.set_flush_denormal(True)  # random weights produce denormals that are very slow on CPUs
         # 2. device and dtype policy
         self.device = resolve_device(self.settings)
         dtype = resolve_dtype(self.settings, self.spec, self.device)
@@ -80,7 +77,7 @@ class DiffusersTextToImage:
         # 3. the same from_pretrained call in both profiles
         pipeline_class = getattr(diffusers, self.spec.pipeline_class)
         try:
-            pipe = pipeline_class.from_pretrained(source, torch_dtype=dtype, **kwargs)
+            pipe = pipeline_class.from_pretrained(source, dtype=dtype, **kwargs)
         except OSError as exc:
             raise weights.missing_weights(self.spec, self.settings, exc) from exc
         # 4. placement: whole pipeline on the device, or diffusers' CPU offload to fit smaller GPUs
@@ -156,7 +153,7 @@ class DiffusersTextToImage:
         started = time.perf_counter()
         guiders = self._swap_guiders(guidance)
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), tiny.flushed_denormals(self.settings.profile == "tiny"):
                 pixels = self.pipe(**kwargs).images[0]
         finally:
             for name, guider in guiders.items():

@@ -16,12 +16,13 @@ imported inside the builders, so importing this module is cheap.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import pathlib
 import string
 import tempfile
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 #: arch id -> diffusers pipeline class name (``getattr(diffusers, ARCHITECTURES[arch])``). Read-only, as the
@@ -35,6 +36,21 @@ ARCHITECTURES: Mapping[str, str] = types.MappingProxyType({
     "cogview4": "CogView4Pipeline",  # THUDM/CogView4-6B
     "qwen_image": "QwenImagePipeline",  # Qwen/Qwen-Image
     "hunyuan_image": "HunyuanImagePipeline",  # hunyuanvideo-community/HunyuanImage-2.1-Diffusers
+    # Inpainting pipelines, built in backends/tiny_inpaint.py
+    "sd_inpaint": "StableDiffusionInpaintPipeline",  # stable-diffusion-v1-5/stable-diffusion-inpainting
+    "sdxl_inpaint": "StableDiffusionXLInpaintPipeline",  # diffusers/stable-diffusion-xl-1.0-inpainting-0.1
+    "flux_fill": "FluxFillPipeline",  # black-forest-labs/FLUX.1-Fill-dev
+})
+
+#: arch id -> diffusers *model* class name for miniatures that are single models, not pipelines (built in
+#: backends/tiny_autoencoders.py, saved with the model's ``save_pretrained``: load with
+#: ``getattr(diffusers, MODEL_CLASSES[arch]).from_pretrained(folder)``).
+MODEL_CLASSES: Mapping[str, str] = types.MappingProxyType({
+    "vae_sd": "AutoencoderKL",  # stabilityai/sd-vae-ft-mse
+    "vae_sdxl": "AutoencoderKL",  # madebyollin/sdxl-vae-fp16-fix
+    "vae_flux": "AutoencoderKL",  # black-forest-labs/FLUX.1-schnell, subfolder vae
+    "taesd": "AutoencoderTiny",  # madebyollin/taesd
+    "vqgan": "VQModel",  # kandinsky-community/kandinsky-2-2-decoder, subfolder movq
 })
 
 # Small widths shared by the text encoders: big enough for multi-head attention, small enough that a
@@ -87,29 +103,49 @@ def build_miniature(arch: str, out_dir: pathlib.Path, seed: int = 0) -> None:
     model is constructed, so the same ``(arch, seed)`` always gives the same weights.
 
     Args:
-        arch: One of the keys of :data:`ARCHITECTURES`.
+        arch: One of the keys of :data:`ARCHITECTURES` or :data:`MODEL_CLASSES` (a single model: ``out_dir``
+            then holds its ``config.json`` and weights instead of a ``model_index.json``).
         out_dir: Target folder; created if missing.
         seed: Seed for the random weights.
 
     Raises:
         UnknownArchitectureError: (a ``ValueError`` and ``KeyError``) if ``arch`` is unknown.
     """
+    # Imported here, not at the top: those modules import this one's helpers.
+    from backends import tiny_autoencoders, tiny_inpaint
+
     builders: dict[str, Callable[[pathlib.Path, int], None]] = {
         "sd": _build_sd, "sdxl": _build_sdxl, "flux": _build_flux, "kolors": _build_kolors,
         "hunyuan_dit": _build_hunyuan_dit, "cogview4": _build_cogview4, "qwen_image": _build_qwen_image,
-        "hunyuan_image": _build_hunyuan_image,
+        "hunyuan_image": _build_hunyuan_image, **tiny_inpaint.BUILDERS, **tiny_autoencoders.BUILDERS,
     }
     if arch not in builders:
         raise UnknownArchitectureError(f"Unknown tiny architecture {arch!r}; expected one of {sorted(builders)}.")
 
-    import torch
-
-    # Random miniatures produce many tiny activations and denormal floats make CPU kernels several times
-    # slower. This is per process: whoever *runs* the miniature should set it too.
-    torch.set_flush_denormal(True)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    builders[arch](out_dir, seed)
+    with flushed_denormals():
+        builders[arch](out_dir, seed)
+
+
+@contextlib.contextmanager
+def flushed_denormals(enabled: bool = True) -> Iterator[None]:
+    """Flush denormal floats to zero while running a random-weight miniature, then restore the default.
+
+    Random miniatures produce many tiny activations, and denormals make CPU kernels several times slower. The
+    flag is per thread and must not stay on: TFLite's XNNPACK delegate (mediapipe's selfie segmentation) fails to
+    prepare its graph on a thread that flushes denormals.
+    """
+    if not enabled:
+        yield
+        return
+    import torch
+
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def offline() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="module", params=list(tiny.ARCHITECTURES))
+@pytest.fixture(scope="module", params=list(REAL_GEOMETRY))
 def miniature(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any, Any]:
     """Build, save and reload one architecture; returns ``(arch, saved folder, loaded pipeline)``."""
     arch = request.param
@@ -106,7 +106,7 @@ def _generate(arch: str, pipe: Any, prompt: str, size: int, **kwargs: Any) -> An
 
 
 def test_architectures_name_diffusers_pipelines() -> None:
-    assert set(tiny.ARCHITECTURES) == set(REAL_GEOMETRY)
+    assert set(REAL_GEOMETRY) <= set(tiny.ARCHITECTURES)
     for class_name in tiny.ARCHITECTURES.values():
         assert hasattr(diffusers, class_name), class_name
 
