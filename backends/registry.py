@@ -16,7 +16,7 @@ from typing import Any
 
 from backends.base import InvalidInput
 
-TASKS = ("t2i", "ocr", "inpaint", "tryon", "face", "tok")
+TASKS = ("t2i", "ocr", "hand", "inpaint", "tryon", "face", "tok")
 DTYPE_NAMES = ("float32", "float16", "bfloat16")
 GUIDANCE_PARAMS = ("guidance_scale", "true_cfg_scale", "guider", "distilled_guidance_scale")
 _KEY = re.compile(r"^(?P<task>[a-z0-9]+)/[a-z0-9][a-z0-9.\-]*$")
@@ -229,6 +229,7 @@ class Registry(Mapping[str, ModelSpec]):
 # The models
 # --------------------------------------------------------------------------------------------------------------------
 _DIFFUSERS_T2I = "backends.text_to_image:DiffusersTextToImage"
+_HAND_REPAIR = "backends.hand_repair:HandRepair"
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -330,6 +331,43 @@ SPECS: tuple[ModelSpec, ...] = (
         paper="Seedream 2.0: A Native Chinese-English Bilingual Image Generation Foundation Model (arXiv:2503.07703)",
         notes="Closed model through the ModelArk / Ark images API; needs ARK_API_KEY. The public API serves "
               "Seedream 3.0 and later (model id from STUDIO_SEEDREAM_MODEL). Steps are not exposed.",
+    ),
+    # ---------------------------------------------------------------------------------------------------------------
+    # Hand repair (MGHanD direction): detection, and the inpainting models both repair methods run on
+    # ---------------------------------------------------------------------------------------------------------------
+    ModelSpec(
+        key="hand/mediapipe", name="MediaPipe Hands", task="hand", backend="backends.hand_repair:HandDetector",
+        dtype="float32", guidance_param=None, license="apache-2.0", vram_gb=0.0, cpu_ok=True,
+        paper="MediaPipe Hands: On-device Real-time Hand Tracking (arXiv:2006.10214)",
+        notes="Bundled with mediapipe 0.10.21 (offline). Its handedness score is the hand confidence MGHanD reports.",
+    ),
+    ModelSpec(
+        key="inpaint/sd15", name="SD 1.5 Inpainting", task="inpaint", backend=_HAND_REPAIR,
+        repo_id="stable-diffusion-v1-5/stable-diffusion-inpainting", pipeline_class="StableDiffusionInpaintPipeline",
+        architecture="sd_inpaint", dtype="float16", steps=30, guidance=7.5,
+        size=SizeRule(default=512, minimum=256, maximum=1024, multiple=8),
+        license="creativeml-openrail-m", languages=("en",), vram_gb=4, cpu_ok=True,
+        paper="High-Resolution Image Synthesis with Latent Diffusion Models (arXiv:2112.10752), inpainting model",
+        notes="Runs both repair methods: inpaint, and mghand's guided loop (9-channel UNet).",
+    ),
+    ModelSpec(
+        key="inpaint/sdxl", name="SDXL 1.0 Inpainting", task="inpaint", backend=_HAND_REPAIR,
+        repo_id="diffusers/stable-diffusion-xl-1.0-inpainting-0.1",
+        pipeline_class="StableDiffusionXLInpaintPipeline", architecture="sdxl_inpaint", variant="fp16",
+        dtype="float16", steps=30, guidance=8.0, size=SizeRule(default=1024, minimum=512, maximum=2048, multiple=8),
+        license="openrail++", languages=("en",), vram_gb=10,
+        paper="SDXL (arXiv:2307.01952), inpainting fine-tune by the diffusers team",
+        notes="Repairs with method inpaint (through the pipeline's own call).",
+    ),
+    ModelSpec(
+        key="inpaint/flux-fill", name="FLUX.1 Fill [dev]", task="inpaint", backend=_HAND_REPAIR,
+        repo_id="black-forest-labs/FLUX.1-Fill-dev", pipeline_class="FluxFillPipeline", architecture="flux_fill",
+        dtype="bfloat16", steps=50, guidance=30.0, supports_negative=False,
+        size=SizeRule(default=1024, minimum=256, maximum=2048, multiple=16),
+        license="flux-1-dev-non-commercial (gated)", languages=("en",), vram_gb=34,
+        paper="FLUX.1 Fill (Black Forest Labs, 2024)",
+        notes="Gated on the hub: accept the license and set HF_TOKEN before make fetch. Method inpaint only; "
+              "strength is not used (FLUX Fill always denoises fully).",
     ),
     ModelSpec(
         key="ocr/rapidocr", name="RapidOCR (PP-OCR, zh/en)", task="ocr", backend="backends.ocr:RapidOCRBackend",

@@ -56,7 +56,7 @@ def ensure_miniature(spec: ModelSpec, settings: Settings, progress: ProgressFn |
     if spec.architecture is None:
         raise ModelUnavailable(f"{spec.key} has no miniature in the tiny profile")
     target = settings.tiny_dir / spec.architecture
-    if (target / "model_index.json").is_file():
+    if (target / "model_index.json").is_file() or (target / "config.json").is_file():  # a pipeline, or one model
         return target
     if progress is not None:
         progress(0.0, f"Building the random-weight miniature of {spec.name} ({spec.architecture})")
