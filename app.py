@@ -24,6 +24,7 @@ from backends.registry import Registry, default_registry
 from backends.settings import Settings, env_help
 from tabs import arena as arena_tab
 from tabs import arena_admin as admin_tab
+from tabs import hand_repair as hand_tab
 from tabs import leaderboard as leaderboard_tab
 from tabs import models as models_tab
 from tabs import text_to_image as t2i_tab
@@ -79,9 +80,11 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
     i18n = ctx.i18n
     with gr.Blocks(title=TITLE, delete_cache=(3600, 24 * 3600)) as demo:
         gr.Markdown(i18n("app.header"))
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab(i18n("tabs.t2i"), id="t2i"):
-                t2i_tab.build(ctx)
+                t2i = t2i_tab.build(ctx)
+            with gr.Tab(i18n("tabs.hand"), id="hand"):
+                hand = hand_tab.build(ctx)
             with gr.Tab(i18n("tabs.arena"), id="arena") as arena_page:
                 arena = arena_tab.build(ctx)
             with gr.Tab(i18n("tabs.leaderboard"), id="leaderboard") as leaderboard_page:
@@ -90,8 +93,11 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
                 admin = admin_tab.build(ctx)
             with gr.Tab(i18n("tabs.models"), id="models") as models_page:
                 models = models_tab.build(ctx)
-        # Cross-tab wiring: session lists follow admin changes; tables refresh when their tab opens.
+        # Cross-tab wiring: send a generated image to hand repair; session lists follow admin changes; tables
+        # refresh when their tab opens.
         private = {"api_visibility": "private", "queue": False}
+        t2i["send_to_hand"].click(_open_image, t2i["selected"], hand["image"], **private).then(
+            lambda: gr.Tabs(selected="hand"), None, tabs, **private)
         for event in admin["changed"]:
             event.then(arena["refresh"], None, arena["session"], **private)
             event.then(leaderboard["refresh"], None, leaderboard["session"], **private)
@@ -101,6 +107,13 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
         demo.load(models["show"], None, models["outputs"], **private)
     demo.queue(default_concurrency_limit=1, max_size=ctx.settings.max_queue)
     return demo
+
+
+def _open_image(path: str | None) -> Any:
+    """The generated PNG selected in the text-to-image gallery, for the hand-repair tab."""
+    if not path:
+        raise gr.Error("Select an image in the results first.")
+    return path
 
 
 def launch(demo: gr.Blocks, ctx: AppContext, **overrides: object) -> tuple:

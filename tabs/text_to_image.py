@@ -222,6 +222,9 @@ def build(ctx: AppContext) -> dict[str, gr.components.Component]:
         with gr.Column(scale=3):
             gallery = gr.Gallery(label=i18n("t2i.results"), columns=2, format="png", type="filepath",
                                  object_fit="contain", height="auto", elem_id="t2i-gallery")
+            with gr.Row():
+                selected = gr.State(None)
+                send_to_hand = gr.Button(i18n("t2i.send_to_hand"), size="sm", elem_id="t2i-send-hand")
             summary = gr.Markdown(elem_id="t2i-summary")
             recipes = gr.JSON(label=i18n("t2i.recipes"), elem_id="t2i-recipes")
 
@@ -297,4 +300,16 @@ def build(ctx: AppContext) -> dict[str, gr.components.Component]:
     stop.click(stop_run, None, None, cancels=[generate, submit], api_visibility="private", queue=False)
     reuse.click(last_seed, recipes, [seed, random_seed], api_visibility="private", queue=False)
     prompt.change(prompt_info, prompt, info, api_visibility="private", queue=False, show_progress="hidden")
-    return {"prompt": prompt, "gallery": gallery, "recipes": recipes}
+
+    def remember(images: Any, event: gr.SelectData) -> Any:
+        try:
+            item = images[event.index]
+        except (TypeError, IndexError):
+            return None
+        return item[0] if isinstance(item, list | tuple) else item
+
+    gallery.select(remember, gallery, selected, api_visibility="private", queue=False)
+    gallery.change(lambda images: (images[0][0] if images else None), gallery, selected, api_visibility="private",
+                   queue=False)
+    return {"prompt": prompt, "gallery": gallery, "recipes": recipes, "selected": selected,
+            "send_to_hand": send_to_hand}

@@ -116,3 +116,22 @@ def test_label_with_the_keyboard_then_see_the_leaderboard(page, studio, tmp_path
     assert all(model in table for model in ("alpha", "beta", "gamma"))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "arena_leaderboard.png"), full_page=True)
+
+
+def test_detect_repair_and_compare_hands(page) -> None:
+    photo = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "hagrid_four_06aa70cc.jpg"
+    page.get_by_role("tab", name="Hand repair").click()
+    page.locator("#hand-image input[type=file]").set_input_files(str(photo))
+    page.wait_for_selector("#hand-image img", timeout=30_000)
+    page.locator("#hand-detect").click()
+    page.wait_for_selector("#hand-overlay img", timeout=60_000)
+    assert "hand" in page.locator("#hand-summary").inner_text().lower()
+    page.locator("#hand-steps input").fill("4")
+    page.locator("#hand-repair").click()
+    page.wait_for_function("() => document.querySelectorAll('#hand-slider-mghand img').length >= 1 && "
+                           "document.querySelectorAll('#hand-slider-inpaint img').length >= 1", timeout=120_000)
+    page.wait_for_selector("#hand-strip img", timeout=30_000)
+    table = page.locator("#hand-table").inner_text()
+    assert "inpaint" in table and "mghand" in table and "→" in table
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "hand_repair.png"), full_page=True)
