@@ -16,7 +16,7 @@ from typing import Any
 
 from backends.base import InvalidInput
 
-TASKS = ("t2i", "ocr", "hand", "inpaint", "tryon", "face", "tok")
+TASKS = ("t2i", "ocr", "hand", "inpaint", "tryon", "face", "tok", "metric")
 DTYPE_NAMES = ("float32", "float16", "bfloat16")
 GUIDANCE_PARAMS = ("guidance_scale", "true_cfg_scale", "guider", "distilled_guidance_scale")
 _KEY = re.compile(r"^(?P<task>[a-z0-9]+)/[a-z0-9][a-z0-9.\-]*$")
@@ -101,6 +101,7 @@ class ModelSpec:
         size: accepted output sizes.
         license: license name of the weights.
         languages: prompt languages the model was trained for.
+        requires: Python modules the backend needs beyond requirements.txt (research code); unavailable without.
         vram_gb: approximate accelerator memory at the default size, in GB.
         cpu_ok: whether running it on a CPU is practical.
         paper: the paper or report it stands for.
@@ -128,6 +129,7 @@ class ModelSpec:
     size: SizeRule = field(default_factory=SizeRule)
     license: str = ""
     languages: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
     vram_gb: float = 0.0
     cpu_ok: bool = False
     paper: str = ""
@@ -183,6 +185,7 @@ class ModelSpec:
             "paper": self.paper,
             "notes": self.notes,
             "remote": self.remote,
+            "requires": list(self.requires),
         }
 
 
@@ -230,6 +233,9 @@ class Registry(Mapping[str, ModelSpec]):
 # --------------------------------------------------------------------------------------------------------------------
 _DIFFUSERS_T2I = "backends.text_to_image:DiffusersTextToImage"
 _HAND_REPAIR = "backends.hand_repair:HandRepair"
+_CODEC = "backends.tokenizers:CodecTokenizer"
+_AUTOENCODER = "backends.tokenizers:AutoencoderTokenizer"
+_RESEARCH = "backends.tokenizers:ResearchTokenizer"
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -368,6 +374,121 @@ SPECS: tuple[ModelSpec, ...] = (
         paper="FLUX.1 Fill (Black Forest Labs, 2024)",
         notes="Gated on the hub: accept the license and set HF_TOKEN before make fetch. Method inpaint only; "
               "strength is not used (FLUX Fill always denoises fully).",
+    ),
+    # ---------------------------------------------------------------------------------------------------------------
+    # Image tokenizers (Layton / LaCTok, Semanticist, RobustTok directions). call_kwargs configure the codec or
+    # the model load (subfolder); the size rule bounds the side the image is resized to.
+    # ---------------------------------------------------------------------------------------------------------------
+    ModelSpec(
+        key="tok/pca", name="PCA patch tokenizer (ordered)", task="tok", backend=_CODEC, dtype="float32",
+        guidance_param=None, call_kwargs={"codec": "pca", "patch": 8},
+        size=SizeRule(default=512, minimum=16, maximum=2048, multiple=1), license="apache-2.0 (studio code)",
+        cpu_ok=True, paper="Semanticist: \"Principal Components\" Enable a New Language of Images (arXiv:2503.08685)",
+        notes="Weight-free: a PCA basis of 8x8 patches fitted on the image; token k = component k over all patches, "
+              "so prefixes are coarse-to-fine and the full sequence reconstructs exactly (Semanticist's idea in "
+              "its simplest exact form).",
+    ),
+    ModelSpec(
+        key="tok/vq", name="k-means patch VQ (256 codes)", task="tok", backend=_CODEC, dtype="float32",
+        guidance_param=None, call_kwargs={"codec": "vq", "patch": 8, "codebook_size": 256},
+        size=SizeRule(default=512, minimum=16, maximum=2048, multiple=1), license="apache-2.0 (studio code)",
+        cpu_ok=True, paper="RobustTok: Robust Latent Perturbation for AR Visual Generation (arXiv:2503.08354)",
+        notes="Weight-free: a k-means codebook of 8x8 patches fitted on the image (8 bits per token). Supports "
+              "RobustTok's perturbation (alpha, delta).",
+    ),
+    ModelSpec(
+        key="tok/dct", name="DCT baseline (JPEG-like, rate-matched)", task="tok", backend=_CODEC, dtype="float32",
+        guidance_param=None, call_kwargs={"codec": "dct", "block": 8},
+        size=SizeRule(default=512, minimum=16, maximum=2048, multiple=1), license="apache-2.0 (studio code)",
+        cpu_ok=True, paper="The JPEG still picture compression standard (Wallace, 1991)",
+        notes="8x8 block DCT keeping the coefficients that fit a bit budget: matched to another tokenizer's size "
+              "when compared side by side (0.25 bits per pixel alone).",
+    ),
+    ModelSpec(
+        key="tok/sd-vae", name="SD VAE (ft-MSE)", task="tok", backend=_AUTOENCODER,
+        repo_id="stabilityai/sd-vae-ft-mse", pipeline_class="AutoencoderKL", architecture="vae_sd", dtype="float32",
+        guidance_param=None,
+        size=SizeRule(default=512, minimum=64, maximum=2048, multiple=8), license="mit", vram_gb=1, cpu_ok=True,
+        paper="High-Resolution Image Synthesis with Latent Diffusion Models (arXiv:2112.10752)",
+        notes="f8, 4 latent channels (counted as float16).",
+    ),
+    ModelSpec(
+        key="tok/sdxl-vae", name="SDXL VAE (fp16 fix)", task="tok", backend=_AUTOENCODER,
+        repo_id="madebyollin/sdxl-vae-fp16-fix", pipeline_class="AutoencoderKL", architecture="vae_sdxl",
+        dtype="float16", guidance_param=None, size=SizeRule(default=512, minimum=64, maximum=2048, multiple=8),
+        license="mit", vram_gb=1, cpu_ok=True, paper="SDXL (arXiv:2307.01952)", notes="f8, 4 latent channels.",
+    ),
+    ModelSpec(
+        key="tok/flux-vae", name="FLUX.1 VAE", task="tok", backend=_AUTOENCODER,
+        repo_id="black-forest-labs/FLUX.1-schnell", pipeline_class="AutoencoderKL", architecture="vae_flux",
+        dtype="bfloat16", guidance_param=None, call_kwargs={"subfolder": "vae"},
+        size=SizeRule(default=512, minimum=64, maximum=2048, multiple=8), license="apache-2.0", vram_gb=1,
+        cpu_ok=True, paper="FLUX.1 (Black Forest Labs, 2024)", notes="f8, 16 latent channels.",
+    ),
+    ModelSpec(
+        key="tok/taesd", name="TAESD (tiny autoencoder)", task="tok", backend=_AUTOENCODER,
+        repo_id="madebyollin/taesd", pipeline_class="AutoencoderTiny", architecture="taesd", dtype="float32",
+        guidance_param=None,
+        size=SizeRule(default=512, minimum=64, maximum=2048, multiple=8), license="mit", vram_gb=0.1, cpu_ok=True,
+        paper="TAESD: Tiny AutoEncoder for Stable Diffusion (madebyollin, 2023)", notes="2.4M parameters, f8.",
+    ),
+    ModelSpec(
+        key="tok/movq", name="MoVQ (Kandinsky 2.2 VQ-GAN)", task="tok", backend=_AUTOENCODER,
+        repo_id="kandinsky-community/kandinsky-2-2-decoder", pipeline_class="VQModel", architecture="vqgan",
+        dtype="float32", guidance_param=None, call_kwargs={"subfolder": "movq"},
+        size=SizeRule(default=512, minimum=64, maximum=2048, multiple=8), license="apache-2.0", vram_gb=1,
+        cpu_ok=True, paper="MoVQ: Modulating Quantized Vectors for High-Fidelity Image Generation (arXiv:2209.09002)",
+        notes="Discrete: 16384 codes, f8 (14 bits per token); supports RobustTok's perturbation.",
+    ),
+    ModelSpec(
+        key="tok/robusttok", name="RobustTok", task="tok", backend=_RESEARCH, repo_id="qiuk6/RobustTok",
+        dtype="float32", guidance_param=None, call_kwargs={"module": "tokenizer.tokenizer_image.xqgan_model"},
+        requires=("tokenizer",), license="see github.com/lxa9867/ImageFolder (LICENSE.md)",
+        paper="RobustTok (arXiv:2503.08354): latent perturbation, pFID",
+        notes="Needs the authors' code from github.com/lxa9867/ImageFolder (not on PyPI, not shipped here) and the "
+              "RobustTok-zero.pt checkpoint; the adapter is not verified yet.",
+    ),
+    ModelSpec(
+        key="tok/semanticist", name="Semanticist", task="tok", backend=_RESEARCH, repo_id="tennant/semanticist",
+        dtype="float32", guidance_param=None, call_kwargs={"module": "semanticist"}, requires=("semanticist",),
+        license="not stated by the authors",
+        paper="\"Principal Components\" Enable a New Language of Images (arXiv:2503.08685)",
+        notes="Needs the authors' code from github.com/visual-gen/semanticist (DiffuseSlot with a diffusion "
+              "decoder; not on PyPI, not shipped here); the adapter is not verified yet.",
+    ),
+    ModelSpec(
+        key="tok/titok", name="TiTok-L-32", task="tok", backend=_RESEARCH,
+        repo_id="yucornetto/tokenizer_titok_l32_imagenet", dtype="float32", guidance_param=None,
+        call_kwargs={"module": "modeling.titok"}, requires=("modeling",), license="apache-2.0 (code)",
+        paper="An Image is Worth 32 Tokens for Reconstruction and Generation (TiTok, NeurIPS 2024)",
+        notes="Needs github.com/bytedance/1d-tokenizer on the Python path (TiTok.from_pretrained); not shipped "
+              "here; the adapter is not verified yet.",
+    ),
+    ModelSpec(
+        key="tok/llamagen-vq", name="LlamaGen VQ-16", task="tok", backend=_RESEARCH,
+        repo_id="FoundationVision/LlamaGen", dtype="float32", guidance_param=None,
+        call_kwargs={"module": "tokenizer.tokenizer_image.vq_model"},
+        requires=("tokenizer",), license="mit",
+        paper="Autoregressive Model Beats Diffusion: LlamaGen (arXiv:2406.06525)",
+        notes="Needs github.com/FoundationVision/LlamaGen (VQ_models) and vq_ds16_c2i.pt; not shipped here; the "
+              "adapter is not verified yet.",
+    ),
+    ModelSpec(
+        key="tok/lactok", name="LaCTok (Layton)", task="tok", backend=_RESEARCH, repo_id="OPPOer/LaCTok",
+        dtype="float32", guidance_param=None, call_kwargs={"module": "vq_model"}, requires=("vq_model",),
+        license="not stated by the authors",
+        paper="Layton / LaCTok: 1024px images from 256 tokens with a latent-consistency decoder (arXiv:2503.08377)",
+        notes="Needs github.com/Alpha-X-95/LaCToK (vq_model.py, the latent-consistency decoder) and flan-t5-xl; "
+              "not shipped here; the adapter is not verified yet.",
+    ),
+    ModelSpec(
+        key="metric/inception-fid", name="Inception-v3 (FID features)", task="metric",
+        backend="backends.metrics:InceptionFeatures", dtype="float32", guidance_param=None, requires=("torchmetrics",),
+        license="apache-2.0 (weights: torch-fidelity's port of TF Inception)", vram_gb=0.2, cpu_ok=True,
+        paper="GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium (FID, "
+              "arXiv:1706.08500)",
+        notes="Optional: pip install 'torchmetrics[image]' (pulls torchvision) and network for the weights; "
+              "rFID / pFID are reported as unavailable otherwise.",
     ),
     ModelSpec(
         key="ocr/rapidocr", name="RapidOCR (PP-OCR, zh/en)", task="ocr", backend="backends.ocr:RapidOCRBackend",

@@ -8,6 +8,7 @@ will want.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import shutil
 import uuid
@@ -79,10 +80,18 @@ def loaded_revision(spec: ModelSpec, settings: Settings) -> str:
         return f"tiny:{spec.architecture}:seed0"
     from huggingface_hub import try_to_load_from_cache
 
-    path = try_to_load_from_cache(spec.repo_id, "model_index.json", revision=spec.revision)
+    path = try_to_load_from_cache(spec.repo_id, index_file(spec), revision=spec.revision)
     if isinstance(path, str) and "/snapshots/" in path:
         return path.split("/snapshots/")[1].split("/")[0]
     return spec.revision
+
+
+def index_file(spec: ModelSpec) -> str:
+    """The file whose presence marks a downloaded model: a pipeline's index, or a single model's config."""
+    if (spec.pipeline_class or "").endswith("Pipeline"):
+        return "model_index.json"
+    subfolder = spec.call_kwargs.get("subfolder")
+    return f"{subfolder}/config.json" if subfolder else "config.json"
 
 
 def is_cached(spec: ModelSpec) -> bool:
@@ -91,7 +100,7 @@ def is_cached(spec: ModelSpec) -> bool:
         return False
     from huggingface_hub import try_to_load_from_cache
 
-    return isinstance(try_to_load_from_cache(spec.repo_id, "model_index.json", revision=spec.revision), str)
+    return isinstance(try_to_load_from_cache(spec.repo_id, index_file(spec), revision=spec.revision), str)
 
 
 def missing_weights(spec: ModelSpec, settings: Settings, exc: BaseException) -> ModelUnavailable:
@@ -115,7 +124,7 @@ def fetch(spec: ModelSpec, settings: Settings) -> Path:
     if settings.profile == "tiny":
         return ensure_miniature(spec, settings)
     try:
-        if spec.pipeline_class is not None:
+        if (spec.pipeline_class or "").endswith("Pipeline"):
             from diffusers import DiffusionPipeline
 
             kwargs = {"variant": spec.variant} if spec.variant else {}
@@ -135,6 +144,9 @@ def availability(spec: ModelSpec, settings: Settings) -> tuple[bool, str]:
     """
     if spec.remote:
         return (True, "API key set") if settings.ark_api_key else (False, "set ARK_API_KEY to enable")
+    missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        return False, f"needs the authors' code ({', '.join(missing)}): {spec.notes}"
     if spec.repo_id is None:
         return True, "bundled with the studio"
     if settings.profile == "tiny":

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = {"torch", "diffusers", "transformers", "peft", "accelerate", "torchvision"}
 # Modules every backend may use; anything else in backends/ is a task backend.
 SHARED_BACKENDS = {"__init__", "base", "registry", "settings", "cache", "imaging", "metrics", "detectors", "tiny",
-                   "tiny_inpaint", "tiny_autoencoders", "weights", "text", "hands", "codecs"}
+                   "tiny_inpaint", "tiny_autoencoders", "weights", "text", "hands", "codecs", "charts"}
 
 
 def modules(folder: str) -> list[Path]:
