@@ -28,6 +28,8 @@ from tabs import hand_repair as hand_tab
 from tabs import leaderboard as leaderboard_tab
 from tabs import models as models_tab
 from tabs import text_to_image as t2i_tab
+from tabs import tokenizer as tok_tab
+from tabs import tokenizer_eval as tok_eval_tab
 from tabs.common import ASSETS, AppContext, make_i18n
 
 TITLE = "Image Generation Research Studio"
@@ -85,6 +87,9 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
                 t2i = t2i_tab.build(ctx)
             with gr.Tab(i18n("tabs.hand"), id="hand"):
                 hand = hand_tab.build(ctx)
+            with gr.Tab(i18n("tabs.tok"), id="tok"):
+                tok = tok_tab.build(ctx)
+                tok_eval_tab.build(ctx, tok["tokenizers"])
             with gr.Tab(i18n("tabs.arena"), id="arena") as arena_page:
                 arena = arena_tab.build(ctx)
             with gr.Tab(i18n("tabs.leaderboard"), id="leaderboard") as leaderboard_page:

@@ -135,3 +135,25 @@ def test_detect_repair_and_compare_hands(page) -> None:
     assert "inpaint" in table and "mghand" in table and "→" in table
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "hand_repair.png"), full_page=True)
+
+
+def test_compare_two_tokenizers_and_move_the_prefix(page) -> None:
+    page.get_by_role("tab", name="Tokenizers").click()
+    example = Path(__file__).resolve().parents[2] / "assets" / "examples" / "astronaut.png"
+    page.locator("#tok-image input[type=file]").set_input_files(str(example))
+    page.wait_for_selector("#tok-image img", timeout=30_000)
+    page.locator("#tok-run").click()
+    page.wait_for_function("() => document.querySelectorAll('#tok-slider-0 img').length >= 1 && "
+                           "document.querySelectorAll('#tok-slider-1 img').length >= 1", timeout=120_000)
+    table = page.locator("#tok-table").inner_text()
+    assert "tok/pca" in table and "tok/vq" in table and "(k=16)" in table
+    slider = page.locator("#tok-prefix input[type=range]")
+    slider.focus()
+    for _ in range(8):
+        page.keyboard.press("ArrowLeft")  # k 16 -> 8; the release re-renders the prefix view
+    slider.dispatch_event("mouseup")
+    slider.dispatch_event("pointerup")
+    page.wait_for_function("() => document.querySelector('#tok-table').innerText.includes('(k=8)')", timeout=120_000)
+    assert "first 8 tokens" in page.locator("#tok-views").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "tokenizers.png"), full_page=True)

@@ -1,0 +1,54 @@
+"""The tokenizer visualizer through the public API (tiny profile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from backends import imaging
+
+pytestmark = pytest.mark.e2e
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
+
+
+@pytest.fixture(scope="module")
+def client(studio) -> Client:
+    return Client(studio.url, verbose=False)
+
+
+def test_tokenize_two_tokenizers(client: Client) -> None:
+    recons, summary = client.predict(image=handle_file(str(EXAMPLES / "chelsea.png")),
+                                     tokenizers=["tok/pca", "tok/movq"], prefix=12, alpha=0.5, delta=4, seed=2,
+                                     api_name="/tokenize")
+    assert [r["caption"] for r in recons] == ["tok/pca", "tok/movq"]
+    for item in recons:
+        assert imaging.read_recipe(item["image"])["model"] == item["caption"]
+        assert Image.open(item["image"]).size == (384, 255) or Image.open(item["image"]).size[0] % 8 == 0
+    assert summary["tok/pca"]["prefix"]["k"] == 12 and summary["tok/pca"]["ordered"]
+    assert summary["tok/movq"]["perturbation"]["alpha"] == 0.5 and summary["tok/movq"]["discrete"]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [({"alpha": 2.0}, "alpha: 2.0 is above the maximum 1"), ({"prefix": 1000}, "prefix: 1000 is larger than"),
+     ({"tokenizers": ["tok/nope"]}, "unknown model key 'tok/nope'"),
+     ({"tokenizers": ["tok/lactok"]}, "needs the authors' code")],
+)
+def test_bad_tokenize_requests(client: Client, changes: dict, message: str) -> None:
+    arguments = {"image": handle_file(str(EXAMPLES / "coffee.png")), "tokenizers": ["tok/pca"], "prefix": None,
+                 "alpha": 0.0, "delta": 8, "seed": 0, **changes}
+    with pytest.raises(AppError, match=message):
+        client.predict(**arguments, api_name="/tokenize")
+
+
+def test_tokenizer_eval_on_uploaded_files(client: Client) -> None:
+    path, data = client.predict(folder="", files=[handle_file(str(p)) for p in sorted(EXAMPLES.glob("*.png"))],
+                                tokenizers=["tok/vq", "tok/dct"], alpha=0.5, delta=8, api_name="/tokenizer_eval")
+    rows = {s["tokenizer"]: s for s in data["summary"]}
+    assert rows["tok/vq"]["images"] == 3 and rows["tok/dct"]["bits_per_pixel"] <= rows["tok/vq"]["bits_per_pixel"]
+    assert data["fid"].startswith("unavailable") and rows["tok/vq"]["perturbation"]["alpha"] == 0.5
+    assert Path(path).read_text().startswith("image,tokenizer,psnr")
