@@ -46,6 +46,12 @@ fetch: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/t2i_overhead.py
+	$(BIN)/python bench/leaderboard.py
+	$(BIN)/python bench/vote_ingestion.py
+	$(BIN)/python bench/detection.py
+	$(BIN)/python bench/hand_repair.py
+	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/codecs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -417,28 +417,33 @@ def _sdxl_unet(cross_attention_dim: int, pooled_dim: int, **extra: Any) -> Any:
     )
 
 
-def _build_sdxl(out_dir: pathlib.Path, seed: int) -> None:
-    """SDXL base 1.0: CLIP-L + OpenCLIP-bigG (with projection), SDXL UNet, Euler scheduler, VAE scale 8."""
+def _sdxl_shared(seed: int) -> dict[str, Any]:
+    """What SDXL base and SDXL inpainting share: both CLIP tokenizers and encoders, the VAE and the scheduler."""
     from diffusers import EulerDiscreteScheduler
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
     tokenizer = _clip_tokenizer()
     tokenizer_2 = _clip_tokenizer(pad_token="!")  # the real tokenizer_2 pads with "!" (id 0)
-    text_encoder = _seeded(seed, CLIPTextModel, _clip_text_config(len(tokenizer)))
-    text_encoder_2 = _seeded(seed, CLIPTextModelWithProjection, _clip_text_config(len(tokenizer_2), act="gelu"))
+    return {
+        "tokenizer": tokenizer,
+        "tokenizer_2": tokenizer_2,
+        "text_encoder": _seeded(seed, CLIPTextModel, _clip_text_config(len(tokenizer))),
+        "text_encoder_2": _seeded(seed, CLIPTextModelWithProjection, _clip_text_config(len(tokenizer_2),
+                                                                                       act="gelu")),
+        "vae": _seeded(seed, _autoencoder_kl, latent_channels=4, scaling_factor=0.13025, sample_size=1024,
+                       force_upcast=True),
+        "scheduler": EulerDiscreteScheduler(
+            beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1,
+            timestep_spacing="leading", interpolation_type="linear", use_karras_sigmas=False,
+        ),
+    }
+
+
+def _build_sdxl(out_dir: pathlib.Path, seed: int) -> None:
+    """SDXL base 1.0: CLIP-L + OpenCLIP-bigG (with projection), SDXL UNet, Euler scheduler, VAE scale 8."""
     # Cross-attention sees both encoders' hidden states concatenated; added conditioning uses the projection.
     unet = _seeded(seed, _sdxl_unet, cross_attention_dim=2 * _TEXT_DIM, pooled_dim=_TEXT_DIM)
-    vae = _seeded(
-        seed, _autoencoder_kl, latent_channels=4, scaling_factor=0.13025, sample_size=1024, force_upcast=True
-    )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading",
-        interpolation_type="linear", use_karras_sigmas=False,
-    )
-    _save(
-        "StableDiffusionXLPipeline", out_dir, vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
-        tokenizer=tokenizer, tokenizer_2=tokenizer_2, unet=unet, scheduler=scheduler,
-    )
+    _save("StableDiffusionXLPipeline", out_dir, unet=unet, **_sdxl_shared(seed))
 
 
 def _build_flux(out_dir: pathlib.Path, seed: int) -> None:

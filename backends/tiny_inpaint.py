@@ -31,6 +31,7 @@ from backends.tiny import (
     _clip_text_config,
     _clip_tokenizer,
     _save,
+    _sdxl_shared,
     _seeded,
     _t5_encoder,
     _t5_tokenizer,
@@ -136,24 +137,8 @@ def _build_sd_inpaint(out_dir: pathlib.Path, seed: int) -> None:
 
 def _build_sdxl_inpaint(out_dir: pathlib.Path, seed: int) -> None:
     """diffusers/stable-diffusion-xl-1.0-inpainting-0.1: CLIP-L + OpenCLIP-bigG, 9-channel SDXL UNet, Euler."""
-    from diffusers import EulerDiscreteScheduler
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
-
-    tokenizer = _clip_tokenizer()
-    tokenizer_2 = _clip_tokenizer(pad_token="!")  # the real tokenizer_2 pads with "!" (id 0)
-    text_encoder = _seeded(seed, CLIPTextModel, _clip_text_config(len(tokenizer)))
-    text_encoder_2 = _seeded(seed, CLIPTextModelWithProjection, _clip_text_config(len(tokenizer_2), act="gelu"))
-    unet = _seeded(seed, _sdxl_inpaint_unet)
-    vae = _seeded(
-        seed, _autoencoder_kl, latent_channels=4, scaling_factor=0.13025, sample_size=1024, force_upcast=True
-    )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading",
-        interpolation_type="linear", use_karras_sigmas=False,
-    )
     _save(
-        "StableDiffusionXLInpaintPipeline", out_dir, vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
-        tokenizer=tokenizer, tokenizer_2=tokenizer_2, unet=unet, scheduler=scheduler,
+        "StableDiffusionXLInpaintPipeline", out_dir, unet=_seeded(seed, _sdxl_inpaint_unet), **_sdxl_shared(seed),
         requires_aesthetics_score=False, force_zeros_for_empty_prompt=True,
     )
 

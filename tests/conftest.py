@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +49,20 @@ def tiny_settings(shared_data_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def registry():
     return default_registry()
+
+
+def _refuse_connection(*args: Any, **kwargs: Any) -> None:
+    raise OSError("network access is disabled in this test module")
+
+
+@pytest.fixture(scope="module")
+def no_network() -> Iterator[None]:
+    """Hub offline mode for a whole module, and no outgoing connections at all (proof nothing is downloaded)."""
+    import huggingface_hub.constants
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # parsed once at import time
+        mp.setattr(socket.socket, "connect", _refuse_connection)
+        mp.setattr(socket.socket, "connect_ex", _refuse_connection)
+        yield

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -64,22 +62,9 @@ PROMPT_MIXED = "一只 cute 猫 in the city"
 PROMPT_GLYPH = "一张海报，上面写着“你好世界”"
 
 
-def _refuse_connection(*args: Any, **kwargs: Any) -> None:
-    raise OSError("network access is disabled in backends.tiny tests")
-
-
 @pytest.fixture(scope="module", autouse=True)
-def offline() -> Iterator[None]:
-    """Hub offline mode for the module, and no outgoing connections at all (proof nothing is downloaded)."""
-    import huggingface_hub.constants
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        # huggingface_hub reads the variable once at import time, so patch the parsed constant as well.
-        mp.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-        mp.setattr(socket.socket, "connect", _refuse_connection)
-        mp.setattr(socket.socket, "connect_ex", _refuse_connection)
-        yield
+def offline(no_network: None) -> None:
+    """Every test of this module runs with the hub offline and sockets refused (see ``no_network``)."""
 
 
 @pytest.fixture(scope="module", params=list(REAL_GEOMETRY))

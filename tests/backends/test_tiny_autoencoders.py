@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,21 +29,9 @@ REAL: dict[str, tuple[str, int, int, float, float | None]] = {
 HEIGHT, WIDTH = 64, 96  # non-square, so a wrong factor on either axis shows
 
 
-def _refuse_connection(*args: Any, **kwargs: Any) -> None:
-    raise OSError("network access is disabled in backends.tiny_autoencoders tests")
-
-
 @pytest.fixture(scope="module", autouse=True)
-def offline() -> Iterator[None]:
-    """Hub offline mode for the module, and no outgoing connections at all (proof nothing is downloaded)."""
-    import huggingface_hub.constants
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # parsed once at import time
-        mp.setattr(socket.socket, "connect", _refuse_connection)
-        mp.setattr(socket.socket, "connect_ex", _refuse_connection)
-        yield
+def offline(no_network: None) -> None:
+    """Every test of this module runs with the hub offline and sockets refused (see ``no_network``)."""
 
 
 @pytest.fixture(scope="module", params=list(REAL))
