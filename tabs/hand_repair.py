@@ -7,6 +7,7 @@ import csv
 import shutil
 import time
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -110,10 +111,13 @@ def confidence_rows(outcomes: list[Repair]) -> list[list[Any]]:
     for o in outcomes:
         n_before, m_before = stats(o.before)
         n_after, m_after = stats(o.after)
-        pairs = [f"{b['score']:.2f}→{a['score']:.2f}" for b, a in zip(o.before["hands"], o.after["hands"],
-                                                                          strict=False)]
+        pairs = [f"{_score(b)}→{_score(a)}" for b, a in zip_longest(o.before["hands"], o.after["hands"])]
         rows.append([o.method, n_before, m_before, n_after, m_after, ", ".join(pairs)])
     return rows
+
+
+def _score(hand: dict[str, Any] | None) -> str:
+    return "—" if hand is None else f"{hand['score']:.2f}"
 
 
 def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control: RunControl,
