@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from arena.rating import Battles, Leaderboard, battle_count_matrix, win_rate_matrix
-
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from arena.rating import Battles, Leaderboard
 
 #: Cells are annotated with their values up to this many models.
 ANNOTATE_UP_TO = 16
@@ -95,6 +95,8 @@ def plot_win_rate_matrix(battles: Battles, order: Sequence[str] | None = None, t
     Returns:
         The figure.
     """
+    from arena.rating import win_rate_matrix  # scipy-heavy: imported when a plot is drawn, not at start-up
+
     if order is None:  # strongest first, by average win fraction over the opponents met (no fit needed)
         names, rates = win_rate_matrix(battles)
         met = np.isfinite(rates)
@@ -123,6 +125,8 @@ def plot_battle_count_matrix(battles: Battles, order: Sequence[str] | None = Non
     Returns:
         The figure.
     """
+    from arena.rating import battle_count_matrix
+
     names, counts = battle_count_matrix(battles, order)
     size = 2.5 + 0.45 * len(names)
     figure = _figure(size + 1.0, size)

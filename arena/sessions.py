@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PIL import Image
 
-from arena import export, quality, rating
+from arena import export, quality
 from arena.media import ImageStore, anonymise, common_size, degrade
 from arena.pool_import import scan_pool
 from arena.sampler import Plan, SamplerInput, plan_battle, unit
@@ -34,6 +34,9 @@ from arena.store import CRITERION_CHOICES, OUTCOMES, REVEALS, ArenaStore, Battle
 from backends.base import InvalidInput, check_number
 from backends.imaging import load_image
 from backends.text import check_prompt, detect_language
+
+if TYPE_CHECKING:
+    from arena import rating
 
 TASKS = ("t2i", "tryon", "hand", "tok", "face")
 DEFAULT_CRITERIA: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -381,6 +384,8 @@ class LabelingService:
     def battles_for_rating(self, session_id: Any, criterion: str = "overall", language: str = "all",
                            group: str = "all", exclude_flagged: bool = False) -> rating.Battles:
         """The countable votes of a session as a rating table (left model = model A), after the slices."""
+        from arena import rating  # scipy-heavy: imported when a leaderboard is asked for, not at start-up
+
         session = self.store.session(session_id)
         if criterion != "overall" and criterion not in session.config.get("criteria", []):
             raise InvalidInput("criterion", f"{criterion!r} is not overall or one of {session.config['criteria']}")
@@ -409,6 +414,8 @@ class LabelingService:
                     language: str = "all", group: str = "all", exclude_flagged: bool = False, bootstrap: int = 200,
                     seed: int = 0, ci: str = "bootstrap") -> tuple[rating.Leaderboard, dict[str, Any]]:
         """The session's leaderboard (object for plots, and JSON), on the requested slice."""
+        from arena import rating
+
         if ties not in ("davidson", "fastchat"):
             raise InvalidInput("ties", f"{ties!r} is not davidson or fastchat")
         bootstrap = int(check_number(bootstrap, "bootstrap", minimum=0, maximum=5000, integer=True))

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from scipy import fft, sparse
 
 from backends.base import InvalidInput, check_number
 from backends.metrics import psnr, to_float_image
@@ -206,6 +205,8 @@ def _kmeans(x: np.ndarray, k: int, iterations: int, rng: np.random.Generator) ->
         index = min(index, n - 1)
         centres[i] = x[index]
         np.minimum(closest, np.maximum(norms - 2.0 * (x @ x[index]) + norms[index], 0.0), out=closest)
+    from scipy import sparse  # imported on first use: scipy.sparse and scipy.fft cost ~0.1 s at start-up
+
     labels = np.full(n, -1, dtype=np.int32)
     for _ in range(iterations):
         new_labels = _nearest(x, centres)
@@ -467,6 +468,8 @@ class DCTCodec:
         img, padded, (gh, gw) = _split(image, b)
         ycc = padded.astype(np.float64) @ np.asarray(RGB_TO_YCBCR).T  # colour decorrelation, as JPEG
         blocks = ycc.reshape(gh, b, gw, b, 3).transpose(4, 0, 2, 1, 3)  # (3, gh, gw, b, b)
+        from scipy import fft
+
         coefficients = fft.dctn(blocks, axes=(-2, -1), norm="ortho").reshape(3, gh * gw, b * b)[:, :, self._zigzag]
         ordered = coefficients.transpose(0, 2, 1).reshape(3, -1)  # index = zigzag position * B + block
         template = Tokens(kind="discrete", data=np.zeros((3, 0), np.uint16), count=0, bits=0, grid=(gh, gw),
@@ -529,6 +532,8 @@ class DCTCodec:
         ordered[:, :total] = low[:, where] + tokens.data * step[:, where].astype(np.float64)
         coefficients = np.zeros((3, blocks, b * b))
         coefficients[:, :, self._zigzag] = ordered.reshape(3, b * b, blocks).transpose(0, 2, 1)
+        from scipy import fft
+
         ycc = fft.idctn(coefficients.reshape(3, gh, gw, b, b), axes=(-2, -1), norm="ortho")
         padded = ycc.transpose(1, 3, 2, 4, 0).reshape(gh * b, gw * b, 3) @ np.linalg.inv(np.asarray(RGB_TO_YCBCR)).T
         return _finish(padded, tokens)
