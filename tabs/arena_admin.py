@@ -42,7 +42,8 @@ def build(ctx: AppContext) -> dict[str, Any]:
             seed = gr.Number(value=0, label=i18n("t2i.seed"))
             width = gr.Number(value=512, label=i18n("t2i.width"))
             height = gr.Number(value=512, label=i18n("t2i.height"))
-            steps = gr.Number(value=None, label=i18n("t2i.steps"))
+            # gr.Number shows an empty value as 0, so the UI starts from a number; the API may send None (default).
+            steps = gr.Number(value=4 if ctx.settings.profile == "tiny" else 30, label=i18n("t2i.steps"))
         create = gr.Button(i18n("admin.create_button"), variant="primary", elem_id="admin-create")
     with gr.Accordion(i18n("admin.manage"), open=False), gr.Row():
         session = gr.Textbox(label=i18n("arena.session"), elem_id="admin-session")

@@ -57,7 +57,9 @@ def build(ctx: AppContext) -> dict[str, Any]:
     i18n = ctx.i18n
     gr.Markdown(i18n("models.intro"))
     summary = gr.Markdown()
-    grid = gr.Dataframe(headers=list(COLUMNS), interactive=False, wrap=True, elem_id="models-table")
+    grid = gr.Dataframe(headers=list(COLUMNS), interactive=False, wrap=False, max_height=560,
+                        column_widths=["170px", "220px", "70px", "80px", "260px"] + ["110px"] * 7,
+                        elem_id="models-table")
     with gr.Row():
         refresh = gr.Button(i18n("models.refresh"))
         choice = gr.Dropdown(multiselect=True, label=i18n("models.to_free"), choices=[], allow_custom_value=True)
