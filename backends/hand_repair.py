@@ -92,6 +92,8 @@ class HandRepairRequest:
         visual_guidance: MGHanD visual-guidance weight (needs ``discriminator``; 0 disables it).
         mask_growth: how far the cumulative mask grows from the tight hull (0) to the padded box (1) by the last step.
         padding: crop and loose-mask padding, as a fraction of the hand box.
+        dilation: growth of the tight landmark hull, as a fraction of the image's long side.
+        feather: width of the soft edge the repair is pasted back with, as a fraction of the long side.
         prompt: what the repaired region should show.
         negative_prompt: what to avoid.
         hand_prompt: the base prompt of the text guidance ("hand").
@@ -113,6 +115,8 @@ class HandRepairRequest:
     visual_guidance: float = 0.0
     mask_growth: float = 1.0
     padding: float = 0.3
+    dilation: float = 0.02
+    feather: float = 0.02
     prompt: str = DEFAULT_PROMPT
     negative_prompt: str = DEFAULT_NEGATIVE
     hand_prompt: str = "hand"
@@ -255,6 +259,8 @@ class HandRepair:
         check_number(request.visual_guidance, "visual_guidance", minimum=0, maximum=50)
         check_number(request.mask_growth, "mask_growth", minimum=0, maximum=1)
         check_number(request.padding, "padding", minimum=0, maximum=2)
+        check_number(request.dilation, "dilation", minimum=0, maximum=0.2)
+        check_number(request.feather, "feather", minimum=0, maximum=0.2)
         for name in ("prompt", "hand_prompt", "natural_prompt"):
             check_prompt(getattr(request, name), name)
         check_prompt(request.negative_prompt, "negative_prompt", required=False)
@@ -308,7 +314,7 @@ class HandRepair:
                 else:
                     repaired = self._pipeline_inpaint(crop, loose_c, request, seed + index, steps, guidance, report)
                     schedule = [loose_c]
-            result = _paste(result, repaired, box, loose)
+            result = _paste(result, repaired, box, loose, request.feather * max(image.size))
             schedules.append(schedule)
         run_seconds = time.perf_counter() - started
 
@@ -324,7 +330,8 @@ class HandRepair:
             extra={"task": "hand_repair", "method": request.method, "strength": request.strength,
                    "text_guidance": request.text_guidance if request.method == "mghand" else 0.0,
                    "visual_guidance": request.visual_guidance if request.method == "mghand" else 0.0,
-                   "mask_growth": request.mask_growth, "padding": request.padding, "resolution": resolution,
+                   "mask_growth": request.mask_growth, "padding": request.padding, "dilation": request.dilation,
+                   "feather": request.feather, "resolution": resolution,
                    "hand_prompt": request.hand_prompt, "natural_prompt": request.natural_prompt,
                    "lora": request.lora, "discriminator": request.discriminator,
                    "regions": [list(b) for b, _, _ in regions], "user_mask": request.mask is not None},
@@ -350,7 +357,7 @@ class HandRepair:
                                         "anyway, or try a larger image of the hand.")
         regions = []
         for hand in found:
-            tight = hand_masks.tight_mask(hand, size, dilation_px=max(2, round(0.02 * max(size))))
+            tight = hand_masks.tight_mask(hand, size, dilation_px=round(request.dilation * max(size)))
             loose = hand_masks.loose_mask(hand, size, padding=request.padding) | tight
             regions.append((_square_box(hand.box, request.padding, size), tight, loose))
         return regions
@@ -513,12 +520,13 @@ def _crop_mask(mask: np.ndarray, box: tuple[int, int, int, int], resolution: int
     return np.asarray(region.resize((resolution, resolution), Image.Resampling.NEAREST)) > 127
 
 
-def _paste(image: Image.Image, repaired: Image.Image, box: tuple[int, int, int, int],
-           loose: np.ndarray) -> Image.Image:
+def _paste(image: Image.Image, repaired: Image.Image, box: tuple[int, int, int, int], loose: np.ndarray,
+           feather_px: float) -> Image.Image:
     """Blend the repaired crop back under a feathered loose mask; outside it the input's pixels stay exact."""
     x0, y0, x1, y1 = box
     patch = np.asarray(repaired.resize((x1 - x0, y1 - y0), Image.Resampling.LANCZOS), dtype=np.float32)
-    alpha = hand_masks.feather(loose, max(1.0, 0.02 * max(image.size)))[y0:y1, x0:x1, None]
+    alpha = (hand_masks.feather(loose, feather_px) if feather_px >= 0.5 else loose.astype(np.float32))
+    alpha = alpha[y0:y1, x0:x1, None]
     out = np.asarray(image, dtype=np.float32).copy()
     out[y0:y1, x0:x1] = alpha * patch + (1 - alpha) * out[y0:y1, x0:x1]
     return Image.fromarray(np.clip(out, 0, 255).round().astype(np.uint8))

@@ -203,6 +203,9 @@ def build(ctx: AppContext) -> dict[str, Any]:
                 visual_guidance = gr.Slider(0, 10, value=0, step=0.1, label=i18n("hand.visual_guidance"))
                 mask_growth = gr.Slider(0, 1, value=1.0, step=0.05, label=i18n("hand.mask_growth"))
                 padding = gr.Slider(0, 1, value=0.3, step=0.05, label=i18n("hand.padding"))
+            with gr.Row():
+                dilation = gr.Slider(0, 0.1, value=0.02, step=0.005, label=i18n("hand.dilation"))
+                feather = gr.Slider(0, 0.1, value=0.02, step=0.005, label=i18n("hand.feather"))
             with gr.Accordion(i18n("t2i.advanced_prompts"), open=False):
                 prompt = gr.Textbox(value=HandRepairRequest.prompt, label=i18n("t2i.prompt"))
                 negative = gr.Textbox(value=HandRepairRequest.negative_prompt, label=i18n("t2i.negative_prompt"))
@@ -232,11 +235,12 @@ def build(ctx: AppContext) -> dict[str, Any]:
     api_numbers = [gr.Number(value=v, visible=False) for v in (None, None, 0.75, 1.5, 1.0)]
     api_detect, api_repair = gr.Button(visible=False), gr.Button(visible=False)
 
-    def options(seed, steps, strength, text_guidance, visual_guidance, mask_growth, padding, prompt="",
-                negative="", lora="", discriminator="") -> dict[str, Any]:
+    def options(seed, steps, strength, text_guidance, visual_guidance, mask_growth, padding, dilation=0.02,
+                feather=0.02, prompt="", negative="", lora="", discriminator="") -> dict[str, Any]:
         return {"seed": optional_number(seed), "steps": optional_number(steps), "strength": strength,
                 "text_guidance": text_guidance, "visual_guidance": visual_guidance, "mask_growth": mask_growth,
-                "padding": padding, "prompt": prompt or HandRepairRequest.prompt, "negative_prompt": negative or "",
+                "padding": padding, "dilation": dilation, "feather": feather,
+                "prompt": prompt or HandRepairRequest.prompt, "negative_prompt": negative or "",
                 "lora": lora or None, "discriminator": discriminator or None}
 
     @ui_errors
@@ -283,7 +287,7 @@ def build(ctx: AppContext) -> dict[str, Any]:
 
     @ui_errors
     def repair_view(image, editor_value, use_mask, methods, model, seed, steps, strength, text_guidance,
-                    visual_guidance, mask_growth, padding, prompt, negative, lora, discriminator,
+                    visual_guidance, mask_growth, padding, dilation, feather, prompt, negative, lora, discriminator,
                     request: gr.Request, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
         source = imaging.load_image(image)
         mask = editor_mask(editor_value, source.size) if use_mask else None
@@ -292,8 +296,8 @@ def build(ctx: AppContext) -> dict[str, Any]:
         control = ctx.cancels.start(session_id(request), gradio_progress(progress))
         try:
             outcomes = repair(ctx, source, methods, model, control, mask=mask, **options(
-                seed, steps, strength, text_guidance, visual_guidance, mask_growth, padding, prompt, negative, lora,
-                discriminator))
+                seed, steps, strength, text_guidance, visual_guidance, mask_growth, padding, dilation, feather,
+                prompt, negative, lora, discriminator))
         finally:
             ctx.cancels.finish(session_id(request), control)
         original = outcomes[0].path.with_name(f"{outcomes[0].path.stem}_input.png")
@@ -322,8 +326,9 @@ def build(ctx: AppContext) -> dict[str, Any]:
     settings_inputs = [seed, steps, strength, text_guidance, visual_guidance, mask_growth, padding]
     detect_button.click(detect_view, image, [summary, overlay, detect_json, editor], api_visibility="private")
     image.change(editor_from, image, editor, api_visibility="private", queue=False)
-    repairing = run.click(repair_view, [image, editor, use_mask, methods, model, *settings_inputs, prompt, negative,
-                                        lora, discriminator], [*sliders.values(), table, strip, recipes],
+    repairing = run.click(repair_view, [image, editor, use_mask, methods, model, *settings_inputs, dilation, feather,
+                                        prompt, negative, lora, discriminator],
+                          [*sliders.values(), table, strip, recipes],
                           api_visibility="private", **gpu)
     batching = batch_run.click(batch_view, [folder, batch_method, model, *settings_inputs], [batch_csv, batch_summary],
                                api_visibility="private", **gpu)

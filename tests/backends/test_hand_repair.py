@@ -107,6 +107,13 @@ def test_the_cumulative_mask_grows_over_the_steps(cache: ModelCache) -> None:
     assert len({int(m.sum()) for m in still}) == 1
 
 
+def test_feather_zero_pastes_a_hard_edge(cache: ModelCache) -> None:
+    soft = repair(cache, method="inpaint", feather=0.05)
+    hard = repair(cache, method="inpaint", feather=0.0)
+    assert hard.recipe.extra["feather"] == 0.0 and soft.recipe.extra["feather"] == 0.05
+    assert not np.array_equal(pixels(soft.image), pixels(hard.image))
+
+
 def test_recipe(cache: ModelCache) -> None:
     result = repair(cache, method="mghand", strength=0.5)
     recipe = result.recipe
@@ -142,6 +149,8 @@ def test_no_hand_is_a_clear_message(cache: ModelCache) -> None:
         ({"discriminator": "/nope.pt", "visual_guidance": 1.0}, "discriminator: checkpoint '/nope.pt' does not exist"),
         ({"lora": "/no/such/lora"}, "lora: could not load"),
         ({"resolution": 100}, "width: 100 is outside"),
+        ({"dilation": 0.5}, "dilation: 0.5 is above the maximum 0.2"),
+        ({"feather": -1}, "feather: -1"),
     ],
 )
 def test_bad_requests(cache: ModelCache, fields: dict, message: str) -> None:
