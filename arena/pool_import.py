@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from backends.base import InvalidInput
-from backends.imaging import load_image
+from backends.imaging import IMAGE_SUFFIXES, load_image
 from backends.text import check_prompt
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def scan_pool(root: Path, expected_models: list[str]) -> tuple[list[tuple[dict, dict, Path | None]], dict[str, str]]:

@@ -231,10 +231,7 @@ class HandRepair:
 
     def memory_bytes(self) -> int:
         """Bytes of the pipeline's weights."""
-        if self.pipe is None:
-            return 0
-        return sum(t.numel() * t.element_size() for c in self.pipe.components.values()
-                   for t in (*getattr(c, "parameters", list)(), *getattr(c, "buffers", list)()))
+        return weights.pipeline_bytes(self.pipe)
 
     @property
     def supports_mghand(self) -> bool:

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, PngImagePlugin, Unidentif
 
 from backends.base import InvalidInput, Recipe
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # what folders of images (pools, batches) may hold
 MAX_PIXELS = 40_000_000
 MAX_ASPECT = 10.0
 MIN_SIDE = 16

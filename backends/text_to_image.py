@@ -103,13 +103,7 @@ class DiffusersTextToImage:
 
     def memory_bytes(self) -> int:
         """Bytes of all parameters and buffers of the pipeline's torch modules."""
-        if self.pipe is None:
-            return 0
-        total = 0
-        for component in self.pipe.components.values():
-            for tensor in (*getattr(component, "parameters", list)(), *getattr(component, "buffers", list)()):
-                total += tensor.numel() * tensor.element_size()
-        return total
+        return weights.pipeline_bytes(self.pipe)
 
     # ----------------------------------------------------------------------------------------------------------------
     def __call__(self, request: T2IRequest) -> T2IResult:

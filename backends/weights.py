@@ -158,3 +158,11 @@ def availability(spec: ModelSpec, settings: Settings) -> tuple[bool, str]:
     if settings.offline:
         return False, f"not cached and HF_HUB_OFFLINE=1; run: {fetch_command(spec)}"
     return True, "downloads on first use"
+
+
+def pipeline_bytes(pipe: Any) -> int:
+    """Bytes of every parameter and buffer of a diffusers pipeline's torch modules (0 for None)."""
+    if pipe is None:
+        return 0
+    return sum(t.numel() * t.element_size() for c in pipe.components.values()
+               for t in (*getattr(c, "parameters", list)(), *getattr(c, "buffers", list)()))

@@ -23,7 +23,6 @@ from backends.hand_repair import METHODS, HandDetectRequest, HandRepairRequest
 from tabs.common import AppContext, gradio_progress, optional_number, scaled_progress, session_id, ui_errors
 
 DETECTOR = "hand/mediapipe"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 TABLE = ("method", "hands before", "mean confidence before", "hands after", "mean confidence after", "per hand")
 
 
@@ -129,8 +128,8 @@ def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control:
     if not root.is_dir():
         raise InvalidInput("folder", f"{str(folder)!r} is not a folder on the server")
     pool = (root / "prompts.jsonl").is_file()
-    sources = sorted(p for p in (root.glob("*/*") if pool else root.glob("*")) if p.suffix.lower() in IMAGE_SUFFIXES
-                     and p.parent.name != "inputs")
+    candidates = root.glob("*/*") if pool else root.glob("*")
+    sources = sorted(p for p in candidates if p.suffix.lower() in imaging.IMAGE_SUFFIXES and p.parent.name != "inputs")
     if not sources:
         raise InvalidInput("folder", "holds no images (png, jpg, jpeg, webp)")
     out = ctx.settings.outputs_dir / "hand_repair" / f"batch-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -17,10 +17,10 @@ import numpy as np
 from arena.sessions import SessionConfig
 from backends import metrics
 from backends.base import InvalidInput, ModelUnavailable, RunControl
+from backends.imaging import IMAGE_SUFFIXES
 from backends.tokenizers import TokenizeRequest
 from tabs.common import AppContext, gradio_progress, session_id, ui_errors
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 FID_KEY = "metric/inception-fid"
 MAX_IMAGES = 10_000
 SUMMARY = ("tokenizer", "images", "mean PSNR", "mean SSIM", "mean MS-SSIM", "bits/pixel", "rFID", "pFID",
