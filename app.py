@@ -18,7 +18,7 @@ import gradio as gr
 
 from arena.sessions import LabelingService
 from backends import weights
-from backends.base import StudioError, T2IRequest
+from backends.base import ModelUnavailable, StudioError, T2IRequest
 from backends.cache import ModelCache
 from backends.registry import Registry, default_registry
 from backends.settings import Settings, env_help
@@ -57,7 +57,7 @@ class CacheGenerator:
         self.cache.check(model, T2IRequest(prompt=prompt, width=width, height=height, steps=steps))
         ok, why = weights.availability(self.registry[model], self.cache.settings)
         if not ok:
-            raise StudioError(f"{model} is not available here: {why}")
+            raise ModelUnavailable(f"{model} is not available here: {why}")
 
     def __call__(self, model: str, prompt: str, seed: int, width: int, height: int,
                  steps: int | None) -> tuple[Any, dict[str, Any]]:

@@ -8,6 +8,7 @@ model A was shown on. Skipped votes are not battles: drop them before building t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -112,21 +113,23 @@ class Battles:
             object.__setattr__(self, name, value)
 
     @classmethod
-    def from_records(cls, rows: Iterable[Mapping]) -> Battles:
-        """Build from FastChat battle dicts (see :func:`parse_record`); errors name the record's position.
+    def from_records(cls, rows: Iterable[Mapping], labels: Iterable[str] | None = None) -> Battles:
+        """Build from FastChat battle dicts (see :func:`parse_record`); errors name the record.
 
         Args:
             rows: Mappings with ``model_a``, ``model_b``, ``winner`` and optionally ``a_on_left``.
+            labels: how errors name each row (e.g. ``"file.jsonl line 7"``); default ``"record N"``.
 
         Returns:
             The table; models are sorted by name.
         """
         model_a, model_b, winner, sides = [], [], [], []
-        for number, row in enumerate(rows):
+        names = iter(labels) if labels is not None else (f"record {n}" for n in itertools.count())
+        for row, name in zip(rows, names, strict=False):
             try:
                 a, b, code, side = parse_record(row)
             except ValueError as error:
-                raise ValueError(f"record {number}: {error}") from None
+                raise ValueError(f"{name}: {error}") from None
             model_a.append(a)
             model_b.append(b)
             winner.append(WINNERS[code])

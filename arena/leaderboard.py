@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from arena.rating import WINNERS, Battles, Leaderboard, leaderboard, parse_record
+from arena.rating import Battles, Leaderboard, leaderboard
 
 EXIT_BAD_INPUT = 2
 
@@ -34,23 +34,16 @@ def parse_lines(lines: Iterable[str], source: str = "<input>") -> Battles:
     Raises:
         ValueError: ``"<source> line N: <what is wrong>"`` for the first bad line.
     """
-    model_a, model_b, winner, sides = [], [], [], []
+    rows, labels = [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            rows.append(json.loads(line))
         except json.JSONDecodeError as error:
             raise ValueError(f"{source} line {number}: not valid JSON ({error.msg})") from None
-        try:
-            a, b, code, side = parse_record(row)
-        except ValueError as error:
-            raise ValueError(f"{source} line {number}: {error}") from None
-        model_a.append(a)
-        model_b.append(b)
-        winner.append(WINNERS[code])
-        sides.append(side)
-    return Battles.from_arrays(model_a, model_b, winner, sides)
+        labels.append(f"{source} line {number}")
+    return Battles.from_records(rows, labels)
 
 
 def read_battles(path: str | Path) -> Battles:

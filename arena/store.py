@@ -8,7 +8,6 @@ A second vote on a battle is impossible by construction (``UNIQUE(battle_id)`` o
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -525,7 +524,3 @@ def _make_engine(url: str) -> Engine:
 
     return engine
 
-
-def dumps(value: Any) -> str:
-    """JSON with Chinese kept readable (exports)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

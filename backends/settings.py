@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,10 +149,6 @@ class Settings:
             seedream_model=get("STUDIO_SEEDREAM_MODEL", DEFAULT_SEEDREAM_MODEL),
             offline=get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"),
         )
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        """A copy with some fields changed (tests and the CLI use it)."""
-        return replace(self, **changes)
 
     @property
     def outputs_dir(self) -> Path:

@@ -44,11 +44,9 @@ def detect(ctx: AppContext, image: Any) -> tuple[dict[str, Any], Image.Image]:
     return result.report, result.overlay
 
 
-def detected_mask_layer(ctx: AppContext, image: Any) -> Image.Image:
+def detected_mask_layer(found: list[Any], size: tuple[int, int]) -> Image.Image:
     """An RGBA layer painting the detected hands' padded boxes white: the editor's starting mask."""
-    source = imaging.load_image(image)
-    found = ctx.cache.run(DETECTOR, HandDetectRequest(source)).hands
-    mask = hand_masks.masks_for(found, source.size, kind="loose") if found else np.zeros(source.size[::-1], bool)
+    mask = hand_masks.masks_for(found, size, kind="loose") if found else np.zeros(size[::-1], bool)
     layer = np.zeros((*mask.shape, 4), dtype=np.uint8)
     layer[mask] = (255, 255, 255, 255)
     return Image.fromarray(layer, "RGBA")
@@ -280,9 +278,11 @@ def build(ctx: AppContext) -> dict[str, Any]:
 
     @ui_errors
     def detect_view(image: Image.Image) -> list[Any]:
-        report, shown = detect(ctx, image)
-        layer = detected_mask_layer(ctx, image)
-        return [report["message"], shown, report, {"background": image, "layers": [layer], "composite": None}]
+        source = imaging.load_image(image)
+        found = ctx.cache.run(DETECTOR, HandDetectRequest(source))
+        layer = detected_mask_layer(found.hands, source.size)
+        return [found.report["message"], found.overlay, found.report,
+                {"background": image, "layers": [layer], "composite": None}]
 
     @ui_errors
     def repair_view(image, editor_value, use_mask, methods, model, seed, steps, strength, text_guidance,

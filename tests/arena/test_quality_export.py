@@ -42,7 +42,7 @@ def test_flags_for_gold_consistency_and_side_bias() -> None:
     rows = [row(f"g{i}", "sloppy", "m", "m", "left", kind="gold", gold_answer="right") for i in range(4)]
     rows += [row(f"n{i}", "clicker", "m1" if i % 2 else "m2", "m2" if i % 2 else "m1", "left") for i in range(40)]
     rows += [row("o1", "flip", "m1", "m2", "left"), row("r1", "flip", "m2", "m1", "left", kind="repeat",
-                                                        repeat_of="o1")] * 1
+                                                        repeat_of="o1")]
     rows += [row(f"o{i}", "flip", "m1", "m2", "left", item=i) for i in range(2, 5)]
     rows += [row(f"r{i}", "flip", "m2", "m1", "left", item=i, kind="repeat", repeat_of=f"o{i}") for i in range(2, 5)]
     report = {q.annotator: q for q in quality.annotator_quality(rows)}

@@ -8,7 +8,7 @@ from backends import imaging
 from backends.base import InvalidInput, ModelUnavailable, RunControl
 from backends.cache import ModelCache
 from tabs.common import AppContext, CancelTokens, make_i18n
-from tabs.text_to_image import caption, check_models, compare, prompt_info
+from tabs.text_to_image import check_models, compare, prompt_info
 
 
 @pytest.fixture(scope="module")
@@ -92,4 +92,3 @@ def test_caption_marks_random_weights(ctx: AppContext) -> None:
     result, _ = run(ctx)
     text = result.gallery[0][1]
     assert text.startswith("FLUX.1-schnell (English reference) · seed 5 ·") and text.endswith("random weights")
-    assert caption.__doc__
