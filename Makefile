@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: run run-tiny test lint fetch bench browser clean
+.PHONY: run run-tiny test test-gpu lint fetch bench browser clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -29,13 +29,19 @@ run-tiny: $(VENV)/.installed
 ## Set up and run the whole test suite (lint, unit, end-to-end, browser).
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports
 	scripts/with-postgres.sh $(BIN)/python -m pytest
 
 browser:
 	@scripts/ensure-browser.sh
 
+## On a machine with a CUDA GPU: every miniature on the GPU in fp16/bf16 (no network needed).
+test-gpu: $(VENV)/.installed-dev
+	STUDIO_RUN_GPU=1 $(BIN)/python -m pytest -m gpu tests/gpu
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports
 
 ## Download a model's weights into the Hugging Face cache: make fetch MODEL=t2i/kolors
 fetch: $(VENV)/.installed

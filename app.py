@@ -1,8 +1,8 @@
 """Image-generation research studio: the composition root.
 
-``Settings.from_env()`` -> ``ModelCache`` -> ``build_demo()`` -> ``launch()``. This is the only module that reads
-the environment and builds singletons; every tab receives them through an ``AppContext``. Importing it loads no
-model and does not import torch.
+``Settings.from_env()`` -> registry, ``ModelCache``, executor, labeling service -> ``build_demo()`` -> ``launch()``.
+This is the only module that reads the environment and builds singletons; every tab receives them through an
+``AppContext``. Importing it loads no model and does not import torch.
 """
 
 from __future__ import annotations
@@ -10,20 +10,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
 from arena.sessions import LabelingService
-from backends import weights
-from backends.base import ModelUnavailable, StudioError, T2IRequest
-from backends.cache import ModelCache
-from backends.registry import Registry, default_registry
-from backends.settings import Settings, env_help
+from backends.core.errors import ModelUnavailable, StudioError
+from backends.core.settings import Settings, env_help
+from backends.models import weights
+from backends.models.cache import ModelCache
+from backends.models.executors import Executor, LocalExecutor
+from backends.models.registry import default_registry
+from backends.tasks.t2i.types import T2IRequest
 from tabs import arena as arena_tab
 from tabs import arena_admin as admin_tab
+from tabs import hand_batch as hand_batch_tab
 from tabs import hand_repair as hand_tab
 from tabs import leaderboard as leaderboard_tab
 from tabs import models as models_tab
@@ -35,46 +37,42 @@ from tabs.common import ASSETS, AppContext, make_i18n
 TITLE = "Image Generation Research Studio"
 
 
-class CacheGenerator:
-    """Live labeling sessions generate both sides through the model cache (one generation at a time).
+class ExecutorGenerator:
+    """Live labeling sessions generate both sides through the executor, like every other device job.
 
     Args:
-        cache: the model cache.
-        registry: the registry (text-to-image models are the ones a live session may compare).
+        executor: where models run (its device gate serialises these jobs with the tabs' ones).
     """
 
-    def __init__(self, cache: ModelCache, registry: Registry) -> None:
-        self.cache = cache
-        self.registry = registry
-        self._lock = threading.Lock()
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
 
     def models(self) -> list[str]:
         """Text-to-image keys."""
-        return [spec.key for spec in self.registry.by_task("t2i")]
+        return [spec.key for spec in self.executor.registry.by_task("t2i")]
 
     def check(self, model: str, prompt: str, width: int, height: int, steps: int | None) -> None:
         """Validate the live settings for ``model`` before a session is created."""
-        self.cache.check(model, T2IRequest(prompt=prompt, width=width, height=height, steps=steps))
-        ok, why = weights.availability(self.registry[model], self.cache.settings)
+        self.executor.check(model, T2IRequest(prompt=prompt, width=width, height=height, steps=steps))
+        ok, why = self.executor.availability(model)
         if not ok:
             raise ModelUnavailable(f"{model} is not available here: {why}")
 
     def __call__(self, model: str, prompt: str, seed: int, width: int, height: int,
                  steps: int | None) -> tuple[Any, dict[str, Any]]:
         """One output with its recipe."""
-        with self._lock:
-            result = self.cache.run(model, T2IRequest(prompt=prompt, seed=seed, width=width, height=height,
-                                                      steps=steps))
+        result = self.executor.run(model, T2IRequest(prompt=prompt, seed=seed, width=width, height=height,
+                                                     steps=steps))
         return result.image, result.recipe.to_dict()
 
 
 def create_context(settings: Settings) -> AppContext:
     """Build the singletons the tabs share. Nothing is loaded: models load on first use."""
     registry = default_registry()
-    cache = ModelCache(registry, settings)
+    executor = LocalExecutor(ModelCache(registry, settings))
     arena = LabelingService.open(settings.data_dir, settings.database_url, settings.admin_password,
-                                 generate=CacheGenerator(cache, registry))
-    return AppContext(settings=settings, registry=registry, cache=cache, i18n=make_i18n(), arena=arena)
+                                 generate=ExecutorGenerator(executor))
+    return AppContext(settings=settings, registry=registry, executor=executor, i18n=make_i18n(), arena=arena)
 
 
 def build_demo(ctx: AppContext) -> gr.Blocks:
@@ -87,6 +85,7 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
                 t2i = t2i_tab.build(ctx)
             with gr.Tab(i18n("tabs.hand"), id="hand"):
                 hand = hand_tab.build(ctx)
+                hand_batch_tab.build(ctx, hand)
             with gr.Tab(i18n("tabs.tok"), id="tok"):
                 tok = tok_tab.build(ctx)
                 tok_eval_tab.build(ctx, tok["tokenizers"])

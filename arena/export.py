@@ -17,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from backends.base import InvalidInput
+from backends.core.errors import InvalidInput
 
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 _OUTCOME_TO_WINNER = MappingProxyType({"left": "model_a", "right": "model_b", "both_good": "tie",

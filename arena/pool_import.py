@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from backends.base import InvalidInput
-from backends.imaging import IMAGE_SUFFIXES, load_image
-from backends.text import check_prompt
+from backends.core.errors import InvalidInput
+from backends.core.imaging import IMAGE_SUFFIXES, load_image
+from backends.core.text import check_prompt
 
 
 def scan_pool(root: Path, expected_models: list[str]) -> tuple[list[tuple[dict, dict, Path | None]], dict[str, str]]:

@@ -4,23 +4,24 @@ and turn them into a leaderboard and annotator-quality report.
 No gradio and no torch here: live generation is an injected callable (``app.py`` builds it on the model cache).
 Images shown to annotators are re-encoded to one format and size, carry no metadata and differ by an invisible
 per-serve nonce, so neither file names, bytes, content hashes nor the API's JSON tell the model before the vote.
+
+``LabelingService`` is the one entry point and the only code that touches the store. What a session is configured
+with lives in ``arena.session_config`` and what an annotator is served in ``arena.serving``; ``SessionConfig``,
+``TASKS``, ``DEFAULT_CRITERIA`` and ``ServedBattle`` are re-exported here for the callers that import them from here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import random
 import re
 import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -29,23 +30,20 @@ from PIL import Image
 from arena import export, quality
 from arena.media import ImageStore, anonymise, common_size, degrade
 from arena.pool_import import scan_pool
-from arena.sampler import Plan, SamplerInput, plan_battle, unit
-from arena.store import CRITERION_CHOICES, OUTCOMES, REVEALS, ArenaStore, Battle, ItemRecord, Session
-from backends.base import InvalidInput, check_number
-from backends.imaging import load_image
-from backends.text import check_prompt, detect_language
+from arena.sampler import plan_battle
+from arena.schema import Battle, ItemRecord, Session
+from arena.serving import ServedBattle, gold_answer, parse_criteria, sampler_input
+from arena.session_config import DEFAULT_CRITERIA, TASKS, SessionConfig
+from arena.store import ArenaStore
+from backends.core.errors import InvalidInput
+from backends.core.imaging import load_image
+from backends.core.text import check_prompt, detect_language
+from backends.core.validation import check_number
 
 if TYPE_CHECKING:
     from arena import rating
 
-TASKS = ("t2i", "tryon", "hand", "tok", "face")
-DEFAULT_CRITERIA: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "t2i": ("prompt_following", "aesthetics", "text_rendering", "structure"),
-    "tryon": ("garment_fidelity", "identity", "realism"),
-    "hand": ("anatomy", "blend", "fidelity_outside_mask"),
-    "tok": ("detail", "color", "artifacts"),
-    "face": ("attributes", "identity", "realism"),
-})
+__all__ = ["DEFAULT_CRITERIA", "TASKS", "LabelingService", "LiveGenerator", "ServedBattle", "SessionConfig"]
 
 
 class LiveGenerator(Protocol):
@@ -60,124 +58,6 @@ class LiveGenerator(Protocol):
     def __call__(self, model: str, prompt: str, seed: int, width: int, height: int,
                  steps: int | None) -> tuple[Image.Image, dict[str, Any]]:
         """One output and its recipe; both sides of an item get the same seed and size."""
-
-
-@dataclass(frozen=True)
-class SessionConfig:
-    """What a labeling session compares and how.
-
-    Attributes:
-        name: display name.
-        task: ``t2i``, ``tryon``, ``hand``, ``tok`` or ``face``.
-        mode: ``pool`` (import pre-generated outputs) or ``live`` (generate with registry models on demand).
-        models: models compared (registry keys in live mode; pool folder names in pool mode, or empty to take
-            them from the pool).
-        criteria: optional per-criterion questions (default: the task's rubric).
-        outcomes: allowed outcomes among left, right, both_good, both_bad, skip.
-        reveal: ``after_vote``, ``after_session`` or ``never``.
-        gold_rate: share of gold checks (one side deliberately degraded).
-        repeat_rate: share of repeated pairs with sides swapped.
-        overlap_rate: share of pairs that another annotator already judged (for agreement).
-        target_votes: votes after which the session is complete.
-        min_votes: votes a model needs before its rating stops being "preliminary".
-        max_votes_per_minute: per-annotator rate limit.
-        prompts: live mode: the prompt pool.
-        seed: live mode: base seed (item i uses seed + i on both sides).
-        width: live mode: width of both outputs.
-        height: live mode: height of both outputs.
-        steps: live mode: steps (None: each model's default).
-    """
-
-    name: str
-    task: str = "t2i"
-    mode: str = "pool"
-    models: tuple[str, ...] = ()
-    criteria: tuple[str, ...] | None = None
-    outcomes: tuple[str, ...] = OUTCOMES
-    reveal: str = "after_vote"
-    gold_rate: float = 0.05
-    repeat_rate: float = 0.05
-    overlap_rate: float = 0.1
-    target_votes: int = 200
-    min_votes: int = 50
-    max_votes_per_minute: int = 30
-    prompts: tuple[str, ...] = ()
-    seed: int = 0
-    width: int = 512
-    height: int = 512
-    steps: int | None = None
-
-    def validated(self) -> SessionConfig:
-        """This config with defaults filled in, or ``InvalidInput`` naming the field at fault."""
-        name = check_prompt(self.name, "name")
-        if len(name) > 120:
-            raise InvalidInput("name", "at most 120 characters")
-        if self.task not in TASKS:
-            raise InvalidInput("task", f"{self.task!r} is not one of {', '.join(TASKS)}")
-        if self.mode not in ("pool", "live"):
-            raise InvalidInput("mode", f"{self.mode!r} is not pool or live")
-        criteria = DEFAULT_CRITERIA[self.task] if self.criteria is None else tuple(self.criteria)
-        for criterion in criteria:
-            if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", criterion):
-                raise InvalidInput("criteria", f"{criterion!r} must be lower_snake_case (at most 40 characters)")
-        outcomes = tuple(self.outcomes)
-        if not set(outcomes) <= set(OUTCOMES) or not {"left", "right"} <= set(outcomes):
-            raise InvalidInput("outcomes", f"must include left and right and be among {', '.join(OUTCOMES)}")
-        if self.reveal not in REVEALS:
-            raise InvalidInput("reveal", f"{self.reveal!r} is not one of {', '.join(REVEALS)}")
-        for field_name in ("gold_rate", "repeat_rate", "overlap_rate"):
-            check_number(getattr(self, field_name), field_name, minimum=0, maximum=0.5)
-        check_number(self.target_votes, "target_votes", minimum=1, maximum=10_000_000, integer=True)
-        check_number(self.min_votes, "min_votes", minimum=0, maximum=1_000_000, integer=True)
-        check_number(self.max_votes_per_minute, "max_votes_per_minute", minimum=1, maximum=600, integer=True)
-        models = tuple(dict.fromkeys(m.strip() for m in self.models if m.strip()))
-        prompts = tuple(check_prompt(p, "prompts") for p in self.prompts if str(p).strip())
-        if self.mode == "live":
-            if len(models) < 2:
-                raise InvalidInput("models", "a live session compares at least two models")
-            if not prompts:
-                raise InvalidInput("prompts", "a live session needs at least one prompt")
-            check_number(self.seed, "seed", minimum=0, maximum=2**31 - 1, integer=True)
-        return SessionConfig(
-            name=name, task=self.task, mode=self.mode, models=models, criteria=criteria, outcomes=outcomes,
-            reveal=self.reveal, gold_rate=float(self.gold_rate), repeat_rate=float(self.repeat_rate),
-            overlap_rate=float(self.overlap_rate), target_votes=int(self.target_votes), min_votes=int(self.min_votes),
-            max_votes_per_minute=int(self.max_votes_per_minute), prompts=prompts, seed=int(self.seed),
-            width=int(self.width), height=int(self.height), steps=self.steps,
-        )
-
-
-@dataclass
-class ServedBattle:
-    """A battle as the annotator receives it: no model names anywhere.
-
-    Attributes:
-        battle_id: id to vote with ("" when there is nothing left to label).
-        prompt: the prompt (or task instruction).
-        criteria: the per-criterion questions.
-        outcomes: the allowed outcomes.
-        left: image A.
-        right: image B.
-        input_image: the conditioning input for conditional tasks.
-        progress: this annotator's and the session's vote counts, and the target.
-        message: why there is no battle, when there is none.
-    """
-
-    battle_id: str
-    prompt: str
-    criteria: list[str]
-    outcomes: list[str]
-    left: Image.Image | None
-    right: Image.Image | None
-    input_image: Image.Image | None = None
-    progress: dict[str, int] = field(default_factory=dict)
-    message: str = ""
-
-    def public(self) -> dict[str, Any]:
-        """The JSON part of the API answer."""
-        data = {k: v for k, v in asdict(self).items() if k not in ("left", "right", "input_image")}
-        data["has_input_image"] = self.input_image is not None
-        return data
 
 
 class LabelingService:
@@ -365,7 +245,7 @@ class LabelingService:
         config = session.config
         if outcome not in config["outcomes"]:
             raise InvalidInput("outcome", f"{outcome!r} is not one of {', '.join(config['outcomes'])}")
-        choices = _parse_criteria(criteria, config["criteria"])
+        choices = parse_criteria(criteria, config["criteria"])
         votes = self.store.record_vote(battle, annotator_id, outcome, choices, config["max_votes_per_minute"])
         reveal = None
         total = self.store.vote_count(session.id)
@@ -467,7 +347,7 @@ class LabelingService:
         config = session.config
         items = self.store.items(session.id)
         live = session.mode == "live"
-        data = _sampler_input(*self.store.sampler_view(session.id, annotator_id), items, config["models"], live)
+        data = sampler_input(*self.store.sampler_view(session.id, annotator_id), items, config["models"], live)
         plan = plan_battle(self.rng, data, gold_rate=config["gold_rate"], repeat_rate=config["repeat_rate"],
                            overlap_rate=config["overlap_rate"])
         if plan is None:
@@ -484,7 +364,7 @@ class LabelingService:
         battle = Battle(
             id=secrets.token_urlsafe(12), session_id=session.id, item_id=item["id"], annotator_id=annotator_id,
             kind=plan.kind, left_model=plan.left_model, right_model=plan.right_model, left_image=left,
-            right_image=right, gold_answer=_gold_answer(plan), repeat_of=plan.repeat_of, served_at=time.time())
+            right_image=right, gold_answer=gold_answer(plan), repeat_of=plan.repeat_of, served_at=time.time())
         return self.store.add_battle(battle)
 
     def _ensure_output(self, session: Session, item: Mapping[str, Any], model: str) -> None:
@@ -507,53 +387,3 @@ class LabelingService:
             outcomes=list(session.config["outcomes"]), left=anonymise(left, size), right=anonymise(right, size),
             input_image=anonymise(input_image, common_size(input_image, input_image, self.display_size))
             if input_image else None, progress=self._progress(session, annotator_id))
-
-# --------------------------------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------------------------------
-def _gold_answer(plan: Plan) -> str | None:
-    if plan.kind != "gold":
-        return None
-    return "right" if plan.degraded_side == "left" else "left"
-
-
-def _parse_criteria(criteria: Any, allowed: list[str]) -> dict[str, str]:
-    if criteria in (None, "", {}):
-        return {}
-    if isinstance(criteria, str):
-        try:
-            criteria = json.loads(criteria)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput("criteria", "must be a JSON object like {\"aesthetics\": \"left\"}") from exc
-    if not isinstance(criteria, dict):
-        raise InvalidInput("criteria", "must be an object mapping criterion to left/right/tie/skip")
-    parsed = {}
-    for key, value in criteria.items():
-        if key not in allowed:
-            raise InvalidInput("criteria", f"{key!r} is not a criterion of this session ({', '.join(allowed)})")
-        if value in (None, ""):
-            continue
-        if value not in CRITERION_CHOICES:
-            raise InvalidInput("criteria", f"{key}: {value!r} is not one of {', '.join(CRITERION_CHOICES)}")
-        parsed[key] = value
-    return parsed
-
-
-def _sampler_input(counts: list[tuple], own: list[dict[str, Any]], items: list[dict[str, Any]], models: list[str],
-                   live: bool) -> SamplerInput:
-    """The sampler's view of a session from ``ArenaStore.sampler_view``."""
-    unit_votes: Counter = Counter()
-    by_others = set()
-    for item_id, left, right, mine, voted, count in counts:
-        key = unit(item_id, left, right)
-        unit_votes[key] += count
-        if voted and not mine:
-            by_others.add(key)
-    repeated = {b["repeat_of"] for b in own if b["kind"] == "repeat"}
-    seen = {unit(b["item_id"], b["left_model"], b["right_model"]) for b in own if b["kind"] in ("normal", "repeat")}
-    repeatable = [(b["id"], b["item_id"], b["left_model"], b["right_model"]) for b in own
-                  if b["kind"] == "normal" and b["outcome"] not in (None, "skip") and b["id"] not in repeated]
-    return SamplerInput(
-        models=models, items={i["id"]: (models if live else list(i["outputs"])) for i in items},
-        unit_votes=unit_votes, seen=seen, voted_by_others=by_others, repeatable=repeatable,
-        served_count=sum(1 for b in own if b["kind"] != "imported"))

@@ -4,6 +4,9 @@ SQLite (WAL, ``synchronous=FULL``) under the data dir by default, or any SQLAlch
 ``STUDIO_DATABASE_URL``. Every vote the client is told about has been committed first, so it survives a crash.
 A second vote on a battle is impossible by construction (``UNIQUE(battle_id)`` on votes); every multi-row write
 (a pool import, an annotator exclusion) is one transaction, so nothing is ever half-written.
+
+The tables and record types are defined in ``arena.schema``; they are re-exported here, where callers have always
+imported them from.
 """
 
 from __future__ import annotations
@@ -11,188 +14,41 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    CheckConstraint,
-    Column,
-    Connection,
-    Engine,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backends.base import InvalidInput
-
-OUTCOMES = ("left", "right", "both_good", "both_bad", "skip")
-CRITERION_CHOICES = ("left", "right", "tie", "skip")
-REVEALS = ("after_vote", "after_session", "never")
-BATTLE_KINDS = ("normal", "gold", "repeat", "imported")
-
-metadata = MetaData()
-
-sessions = Table(
-    "sessions", metadata,
-    Column("id", String(64), primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("task", String(32), nullable=False),
-    Column("mode", String(16), nullable=False),
-    Column("config", JSON, nullable=False),
-    Column("status", String(16), nullable=False, default="open"),
-    Column("created_at", Float, nullable=False),
-    CheckConstraint("mode IN ('pool', 'live', 'imported')", name="session_mode"),
-    CheckConstraint("status IN ('open', 'closed')", name="session_status"),
+from arena.schema import (
+    BATTLE_KINDS,
+    CRITERION_CHOICES,
+    OUTCOMES,
+    REVEALS,
+    Battle,
+    ItemRecord,
+    Session,
+    annotators,
+    battles,
+    items,
+    metadata,
+    outputs,
+    sessions,
+    votes,
 )
+from backends.core.errors import InvalidInput
 
-annotators = Table(
-    "annotators", metadata,
-    Column("session_id", ForeignKey("sessions.id"), primary_key=True),
-    Column("id", String(64), primary_key=True),  # pseudonym: keyed hash of the name or token, never the name
-    Column("group_name", String(64), nullable=False, default=""),
-    Column("excluded", Boolean, nullable=False, default=False),
-    Column("created_at", Float, nullable=False),
-)
-
-items = Table(
-    "items", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("session_id", ForeignKey("sessions.id"), nullable=False),
-    Column("item_key", String(200), nullable=False),
-    Column("prompt", Text, nullable=False),
-    Column("language", String(8), nullable=False),
-    Column("input_image", Text),  # file name in the image store, for conditional tasks
-    UniqueConstraint("session_id", "item_key", name="item_unique"),
-)
-
-outputs = Table(
-    "outputs", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("item_id", ForeignKey("items.id"), nullable=False),
-    Column("model", String(200), nullable=False),
-    Column("image", Text, nullable=False),  # file name in the image store (content hash)
-    Column("recipe", JSON),
-    UniqueConstraint("item_id", "model", name="output_unique"),
-)
-
-battles = Table(
-    "battles", metadata,
-    Column("id", String(64), primary_key=True),  # random, unguessable
-    Column("session_id", ForeignKey("sessions.id"), nullable=False),
-    Column("item_id", ForeignKey("items.id")),
-    Column("annotator_id", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("left_model", String(200), nullable=False),
-    Column("right_model", String(200), nullable=False),
-    Column("left_image", Text),
-    Column("right_image", Text),
-    Column("gold_answer", String(8)),  # gold battles: the side that is not degraded
-    Column("repeat_of", String(64)),
-    Column("served_at", Float, nullable=False),
-    CheckConstraint("kind IN ('normal', 'gold', 'repeat', 'imported')", name="battle_kind"),
-    Index("battle_session_annotator", "session_id", "annotator_id"),
-)
-
-votes = Table(
-    "votes", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("battle_id", ForeignKey("battles.id"), nullable=False),
-    Column("session_id", ForeignKey("sessions.id"), nullable=False),
-    Column("annotator_id", String(64), nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("criteria", JSON, nullable=False),
-    Column("seconds_to_vote", Float),
-    Column("created_at", Float, nullable=False),
-    UniqueConstraint("battle_id", name="one_vote_per_battle"),
-    UniqueConstraint("battle_id", "annotator_id", name="one_vote_per_annotator_and_battle"),
-    CheckConstraint("outcome IN ('left', 'right', 'both_good', 'both_bad', 'skip')", name="vote_outcome"),
-    Index("vote_session", "session_id"),
-    Index("vote_annotator_time", "annotator_id", "created_at"),
-)
-
-
-@dataclass(frozen=True)
-class Session:
-    """A labeling session as stored.
-
-    Attributes:
-        id: session id.
-        name: display name.
-        task: ``t2i``, ``tryon``, ``hand``, ``tok``, ``face``.
-        mode: ``pool`` (pre-generated outputs), ``live`` (generated on demand) or ``imported`` (battle logs).
-        config: models, criteria, outcomes, reveal policy, gold / repeat / overlap rates, targets, live settings.
-        status: ``open`` or ``closed``.
-        created_at: Unix time.
-    """
-
-    id: str
-    name: str
-    task: str
-    mode: str
-    config: dict[str, Any]
-    status: str
-    created_at: float
-
-    @property
-    def models(self) -> list[str]:
-        """The models being compared."""
-        return list(self.config.get("models", []))
-
-
-@dataclass(frozen=True)
-class Battle:
-    """One pair served to one annotator."""
-
-    id: str
-    session_id: str
-    item_id: int | None
-    annotator_id: str
-    kind: str
-    left_model: str
-    right_model: str
-    left_image: str | None
-    right_image: str | None
-    gold_answer: str | None
-    repeat_of: str | None
-    served_at: float
-
-
-@dataclass
-class ItemRecord:
-    """An item to import: a prompt (and input image) with one output per model.
-
-    Attributes:
-        item_key: the pool's id for it.
-        prompt: the prompt.
-        language: ``zh``, ``en`` or ``mixed``.
-        input_image: image-store file name of the input, for conditional tasks.
-        outputs: model -> image-store file name.
-        recipes: model -> recipe, when known.
-    """
-
-    item_key: str
-    prompt: str
-    language: str
-    input_image: str | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
-    recipes: dict[str, dict[str, Any]] = field(default_factory=dict)
+__all__ = [
+    "BATTLE_KINDS",
+    "CRITERION_CHOICES",
+    "OUTCOMES",
+    "REVEALS",
+    "ArenaStore",
+    "Battle",
+    "ItemRecord",
+    "Session",
+    "metadata",
+]
 
 
 def _row(model: type, row: Any) -> Any:
@@ -523,4 +379,3 @@ def _make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
-

@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 from skimage import data, transform
 
-from backends import codecs
-from backends.metrics import psnr
+from backends.tasks.tokenize import codecs
+from backends.tasks.tokenize.dct import DCTCodec
+from backends.vision.metrics import psnr
 
 
 def median_seconds(work: Callable[[], object], repeats: int) -> float:
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     vq = codecs.VQPatchTokenizer(codebook_size=256, seed=0).fit(image)
     vq_fit = time.perf_counter() - start
-    dct = codecs.DCTCodec()
+    dct = DCTCodec()
     pca_tokens, vq_tokens = pca.encode(image), vq.encode(image)
 
     baseline = median_seconds(lambda: reshape_round_trip(image), args.repeats)

@@ -19,9 +19,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backends.detectors import Detectors  # noqa: E402
-from backends.hands import hand_report  # noqa: E402
-from backends.imaging import load_image  # noqa: E402
+from backends.core.imaging import load_image  # noqa: E402
+from backends.vision.detectors import Detectors  # noqa: E402
+from backends.vision.hands import hand_report  # noqa: E402
 
 DEFAULT_PHOTOS = (ROOT.parent / "shared" / "photos", ROOT / "tests" / "fixtures" / "photos")
 

@@ -18,10 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 from PIL import Image
 
-from backends.cache import ModelCache
-from backends.hand_repair import HandRepairRequest
-from backends.registry import default_registry
-from backends.settings import Settings
+from backends.core.run import RunControl
+from backends.core.settings import Settings
+from backends.models.cache import ModelCache
+from backends.models.registry import default_registry
+from backends.tasks.hand_repair.mghand import guided_inpaint
+from backends.tasks.hand_repair.types import HandRepairRequest
 
 
 def main() -> None:
@@ -44,12 +46,12 @@ def main() -> None:
     request = HandRepairRequest(crop, method="mghand", text_guidance=0.0, strength=0.75, seed=0, steps=args.steps)
 
     with cache.use("inpaint/sd15") as backend:
-        pipe = backend.pipe
+        pipe = backend.model
 
         def guided() -> None:
             with torch.inference_mode():
-                backend._guided_inpaint(crop, tight, loose, request, 0, args.steps, 7.5, None, None,
-                                        lambda f, d: None)
+                guided_inpaint(pipe, "cpu", crop, tight, loose, request, 0, args.steps, 7.5, None, None, RunControl(),
+                               "sd15")
 
         def plain() -> None:
             with torch.inference_mode():
@@ -74,7 +76,8 @@ def main() -> None:
     request.text_guidance = 1.5
     with cache.use("inpaint/sd15") as backend, torch.inference_mode():
         started = time.perf_counter()
-        backend._guided_inpaint(crop, tight, loose, request, 0, args.steps, 7.5, None, None, lambda f, d: None)
+        guided_inpaint(backend.model, "cpu", crop, tight, loose, request, 0, args.steps, 7.5, None, None, RunControl(),
+                       "sd15")
     print(f"mghand with text guidance on: {time.perf_counter() - started:.3f} s (reference)")
 
 

@@ -1,6 +1,6 @@
-"""Metric overhead: PSNR + SSIM through ``backends.metrics`` on a 1024x1024 RGB image, against calling scikit-image's
-``peak_signal_noise_ratio`` + ``structural_similarity`` directly on the same arrays, measured in the same run
-(target ratio <= 1.1: the wrappers only add input validation). Also times MS-SSIM and ``compare``.
+"""Metric overhead: PSNR + SSIM through ``backends.vision.metrics`` on a 1024x1024 RGB image, against calling
+scikit-image's ``peak_signal_noise_ratio`` + ``structural_similarity`` directly on the same arrays, measured in the
+same run (target ratio <= 1.1: the wrappers only add input validation). Also times MS-SSIM and ``compare``.
 
     python bench/metrics.py [--size 1024] [--repeats 7]
 """
@@ -20,7 +20,7 @@ import numpy as np
 from skimage import data, transform
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from backends import metrics
+from backends.vision import metrics
 
 
 def seconds(work: Callable[[], object]) -> float:

@@ -16,10 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backends.base import RunControl, T2IRequest
-from backends.cache import ModelCache
-from backends.registry import default_registry
-from backends.settings import Settings
+from backends.core.run import RunControl
+from backends.core.settings import Settings
+from backends.models.cache import ModelCache
+from backends.models.registry import default_registry
+from backends.tasks.t2i.types import T2IRequest
 
 
 def main() -> None:
@@ -46,15 +47,14 @@ def measure(cache: ModelCache, key: str, size: int, steps: int, rounds: int) -> 
     prompt = "一张中秋节海报，中间写着「花好月圆」"
 
     def studio_run() -> None:
-        request = T2IRequest(prompt=prompt, seed=0, width=size, height=size, steps=steps,
-                             control=RunControl(progress=lambda f, d: None))
-        cache.run(key, request)
+        request = T2IRequest(prompt=prompt, seed=0, width=size, height=size, steps=steps)
+        cache.run(key, request, RunControl(on_progress=lambda event: None))
 
     studio_run()  # builds the miniature, loads it and warms up
     with cache.use(key) as backend:
-        pipe = backend.pipe
+        pipe = backend.model
         kwargs = backend._call_arguments(T2IRequest(prompt=prompt, width=size, height=size), steps,
-                                         cache.registry[key].guidance)
+                                         cache.registry[key].generation.guidance)
         kwargs["output_type"] = "pil"  # what a direct diffusers user gets; the studio converts NaN-checked arrays
 
     def direct_run() -> None:

@@ -3,11 +3,12 @@ keyboard shortcuts, optional per-criterion choices, and the reveal the session's
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import gradio as gr
 
-from tabs.common import AppContext, ui_errors
+from tabs.common import AppContext, bind, ui_errors
 
 MAX_CRITERIA = 6
 CRITERION_CHOICES = (("A", "left"), ("B", "right"), ("tie", "tie"), ("skip", "skip"))
@@ -39,6 +40,62 @@ def reveal_markdown(result: dict[str, Any]) -> str:
                                      else "")
     note = f" ({reveal['note']})" if reveal.get("note") else ""
     return f"✅ Vote recorded. A was **{reveal['left']}**, B was **{reveal['right']}**{note}."
+
+
+def show(served: Any) -> list[Any]:
+    """A served battle on screen: its id, the prompt line, A and B, the input, and the criteria and buttons."""
+    public = served.public()
+    names = public["criteria"]
+    updates = [gr.Radio(label=names[i].replace("_", " "), value=None, visible=True) if i < len(names)
+               else gr.Radio(visible=False, value=None) for i in range(MAX_CRITERIA)]
+    updates += [gr.Button(visible=value in public["outcomes"]) for value, _ in OUTCOME_BUTTONS]
+    return [public["battle_id"], battle_markdown(public), served.left, served.right,
+            gr.Image(value=served.input_image, visible=served.input_image is not None), names, *updates]
+
+
+@ui_errors
+def arena_next(ctx: AppContext, session: str, annotator: str, group: str) -> tuple[dict[str, Any], Any, Any, Any]:
+    """Serve the annotator's next blind battle (or the unvoted one they already have).
+
+    Args:
+        session: session id.
+        annotator: annotator name or token (stored only as a keyed hash).
+        group: optional annotator group (e.g. "expert"), for leaderboard slices.
+
+    Returns:
+        The battle as JSON (battle_id, prompt, criteria, outcomes, progress; no model names), image A, image B,
+        and the input image for conditional tasks (None otherwise).
+    """
+    served = ctx.arena.next_battle(session, annotator, group)
+    return served.public(), served.left, served.right, served.input_image
+
+
+@ui_errors
+def arena_vote(ctx: AppContext, battle_id: str, annotator: str, outcome: str, criteria: dict | None) -> dict[str, Any]:
+    """Record a vote on a battle served to this annotator; returns the reveal the session's policy allows.
+
+    Args:
+        battle_id: the battle's id from /arena_next.
+        annotator: the same name or token used for /arena_next.
+        outcome: one of left, right, both_good, both_bad, skip (as the session allows).
+        criteria: optional {criterion: left|right|tie|skip}.
+    """
+    return ctx.arena.vote(battle_id, annotator, outcome, criteria)
+
+
+@ui_errors
+def next_from_form(ctx: AppContext, session: str, annotator: str, group: str) -> list[Any]:
+    """Start: the annotator's next battle on screen."""
+    return [""] + show(ctx.arena.next_battle(session, annotator, group))
+
+
+@ui_errors
+def vote_from_form(ctx: AppContext, value: str, session: str, annotator: str, group: str, current: str,
+                   names: list[str], *choices: Any) -> list[Any]:
+    """A vote button: record the vote with its criteria, show the reveal, serve the next battle."""
+    criteria = {n: c for n, c in zip(names, choices, strict=False) if c}
+    result = ctx.arena.vote(current, annotator, value, criteria)
+    return [reveal_markdown(result)] + show(ctx.arena.next_battle(session, annotator, group))
 
 
 def build(ctx: AppContext) -> dict[str, Any]:
@@ -76,64 +133,14 @@ def build(ctx: AppContext) -> dict[str, Any]:
     api_vote = gr.Button(visible=False)
     criteria_names = gr.State([])
 
-    # ---------------------------------------------------------------------------------------------------------------
-    def show(served: Any) -> list[Any]:
-        public = served.public()
-        names = public["criteria"]
-        updates = [gr.Radio(label=names[i].replace("_", " "), value=None, visible=True) if i < len(names)
-                   else gr.Radio(visible=False, value=None) for i in range(MAX_CRITERIA)]
-        updates += [gr.Button(visible=value in public["outcomes"]) for value in buttons]
-        return [public["battle_id"], battle_markdown(public), served.left, served.right,
-                gr.Image(value=served.input_image, visible=served.input_image is not None), names, *updates]
-
-    @ui_errors
-    def arena_next(session: str, annotator: str, group: str) -> tuple[dict[str, Any], Any, Any, Any]:
-        """Serve the annotator's next blind battle (or the unvoted one they already have).
-
-        Args:
-            session: session id.
-            annotator: annotator name or token (stored only as a keyed hash).
-            group: optional annotator group (e.g. "expert"), for leaderboard slices.
-
-        Returns:
-            The battle as JSON (battle_id, prompt, criteria, outcomes, progress; no model names), image A, image B,
-            and the input image for conditional tasks (None otherwise).
-        """
-        served = ctx.arena.next_battle(session, annotator, group)
-        return served.public(), served.left, served.right, served.input_image
-
-    @ui_errors
-    def arena_vote(battle_id: str, annotator: str, outcome: str, criteria: dict | None) -> dict[str, Any]:
-        """Record a vote on a battle served to this annotator; returns the reveal the session's policy allows.
-
-        Args:
-            battle_id: the battle's id from /arena_next.
-            annotator: the same name or token used for /arena_next.
-            outcome: one of left, right, both_good, both_bad, skip (as the session allows).
-            criteria: optional {criterion: left|right|tie|skip}.
-        """
-        return ctx.arena.vote(battle_id, annotator, outcome, criteria)
-
-    @ui_errors
-    def next_from_form(session: str, annotator: str, group: str) -> list[Any]:
-        return [""] + show(ctx.arena.next_battle(session, annotator, group))
-
-    def vote_from_form(value: str) -> Any:
-        @ui_errors
-        def handler(session: str, annotator: str, group: str, current: str, names: list[str], *choices: Any):
-            criteria = {n: c for n, c in zip(names, choices, strict=False) if c}
-            result = ctx.arena.vote(current, annotator, value, criteria)
-            return [reveal_markdown(result)] + show(ctx.arena.next_battle(session, annotator, group))
-
-        return handler
-
     shown = [battle_id, prompt, left, right, input_image, criteria_names, *radios, *buttons.values()]
-    start.click(next_from_form, [session, annotator, group], [reveal, *shown], api_visibility="private")
+    start.click(bind(next_from_form, ctx), [session, annotator, group], [reveal, *shown], api_visibility="private")
+    vote = bind(vote_from_form, ctx)
     for value, button in buttons.items():
-        button.click(vote_from_form(value), [session, annotator, group, battle_id, criteria_names, *radios],
+        button.click(functools.partial(vote, value), [session, annotator, group, battle_id, criteria_names, *radios],
                      [reveal, *shown], api_visibility="private", concurrency_limit=None)
-    api_next.click(arena_next, [session, annotator, group], [battle_info, left, right, input_image],
+    api_next.click(bind(arena_next, ctx), [session, annotator, group], [battle_info, left, right, input_image],
                    api_name="arena_next", concurrency_limit=None, queue=False)
-    api_vote.click(arena_vote, [battle_id, annotator, outcome, criteria_in], vote_result, api_name="arena_vote",
-                   concurrency_limit=None, queue=False)
+    api_vote.click(bind(arena_vote, ctx), [battle_id, annotator, outcome, criteria_in], vote_result,
+                   api_name="arena_vote", concurrency_limit=None, queue=False)
     return {"session": session, "refresh": lambda: gr.Dropdown(choices=session_choices(ctx))}

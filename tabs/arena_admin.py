@@ -11,7 +11,116 @@ import gradio as gr
 
 from arena.sessions import DEFAULT_CRITERIA, TASKS, SessionConfig
 from arena.store import OUTCOMES, REVEALS
-from tabs.common import AppContext, optional_number, ui_errors
+from tabs.common import AppContext, bind, optional_number, ui_errors
+
+
+@ui_errors
+def arena_create_session(ctx: AppContext, admin_password: str, name: str, task: str, mode: str,
+                         models: list[str] | None, criteria: str, outcomes: list[str], reveal: str, gold_rate: float,
+                         repeat_rate: float, overlap_rate: float, target_votes: float, min_votes: float, prompts: str,
+                         seed: float, width: float, height: float, steps: float | None) -> dict[str, Any]:
+    """Create a labeling session (admin). Live sessions generate both sides with registry models on demand
+    (same seed and size); pool sessions are filled with /arena_import_pool.
+
+    Args:
+        admin_password: STUDIO_ADMIN_PASSWORD.
+        name: session name.
+        task: t2i, tryon, hand, tok or face.
+        mode: pool or live.
+        models: live: registry keys (2 or more); pool: optional, else taken from the pool's folders.
+        criteria: comma-separated criteria (empty for none).
+        outcomes: allowed outcomes (left and right at least).
+        reveal: after_vote, after_session or never.
+        gold_rate: share of gold checks.
+        repeat_rate: share of repeated pairs.
+        overlap_rate: share of pairs shared between annotators.
+        target_votes: votes that complete the session.
+        min_votes: votes before a rating stops being preliminary.
+        prompts: live: one prompt per line.
+        seed: live: base seed.
+        width: live: width.
+        height: live: height.
+        steps: live: steps (empty: model default).
+    """
+    config = SessionConfig(
+        name=name, task=task, mode=mode, models=tuple(models or ()),
+        criteria=tuple(c.strip() for c in (criteria or "").split(",") if c.strip()),
+        outcomes=tuple(outcomes or ()), reveal=reveal, gold_rate=gold_rate, repeat_rate=repeat_rate,
+        overlap_rate=overlap_rate, target_votes=target_votes, min_votes=min_votes,
+        prompts=tuple((prompts or "").splitlines()), seed=seed, width=width, height=height,
+        steps=None if optional_number(steps) is None else int(steps),
+    )
+    session = ctx.arena.create_session(admin_password, config)
+    return {"session": session.id, "name": session.name, "mode": session.mode, "config": session.config}
+
+
+@ui_errors
+def arena_import_pool(ctx: AppContext, admin_password: str, session: str, folder: str) -> dict[str, Any]:
+    """Import pre-generated outputs into a pool session (admin): a server folder with prompts.jsonl
+    ({"item_id", "prompt", optional "input_image", "language"} per line) and <model>/<item_id>.png.
+
+    Args:
+        admin_password: STUDIO_ADMIN_PASSWORD.
+        session: pool session id.
+        folder: folder path on the server.
+    """
+    return ctx.arena.import_pool(admin_password, session, folder)
+
+
+@ui_errors
+def arena_import_battles(ctx: AppContext, admin_password: str, battles: str, name: str) -> dict[str, Any]:
+    """Import FastChat battle JSONL (model_a, model_b, winner) as a new session (admin).
+
+    Args:
+        admin_password: STUDIO_ADMIN_PASSWORD.
+        battles: the JSONL file.
+        name: name of the new session.
+    """
+    return ctx.arena.import_battles(admin_password, battles, name)
+
+
+@ui_errors
+def arena_export(ctx: AppContext, admin_password: str, session: str, kind: str) -> str:
+    """Export a session (admin): fastchat battle JSONL, preferences (DPO pairs) JSONL, or a dataset zip.
+
+    Args:
+        admin_password: STUDIO_ADMIN_PASSWORD.
+        session: session id.
+        kind: fastchat, preferences or dataset.
+    """
+    return str(ctx.arena.export(admin_password, session, kind, Path(tempfile.mkdtemp(prefix="arena-export-"))))
+
+
+@ui_errors
+def arena_exclude(ctx: AppContext, admin_password: str, session: str, annotators: str,
+                  excluded: bool) -> dict[str, Any]:
+    """Exclude annotators from the leaderboard, or include them again (admin).
+
+    Args:
+        admin_password: STUDIO_ADMIN_PASSWORD.
+        session: session id.
+        annotators: comma-separated annotator ids (as in the quality table).
+        excluded: True to exclude, False to include again.
+    """
+    changed = ctx.arena.set_excluded(admin_password, session, annotators, bool(excluded))
+    return {"session": session, "changed": changed, "excluded": bool(excluded)}
+
+
+@ui_errors
+def arena_close(ctx: AppContext, admin_password: str, session: str) -> dict[str, Any]:
+    """Close a session (admin): no more battles; after_session reveals become visible.
+
+    Args:
+        admin_password: STUDIO_ADMIN_PASSWORD.
+        session: session id.
+    """
+    ctx.arena.close_session(admin_password, session)
+    return {"session": session, "status": "closed"}
+
+
+def default_criteria(task: str) -> str:
+    """The task's usual criteria, to start the form from."""
+    return ", ".join(DEFAULT_CRITERIA.get(task, ()))
 
 
 def build(ctx: AppContext) -> dict[str, Any]:
@@ -62,116 +171,17 @@ def build(ctx: AppContext) -> dict[str, Any]:
         excluded = gr.Checkbox(value=True, label=i18n("admin.excluded"))
         exclude = gr.Button(i18n("admin.exclude_button"))
 
-    @ui_errors
-    def arena_create_session(admin_password: str, name: str, task: str, mode: str, models: list[str] | None,
-                             criteria: str, outcomes: list[str], reveal: str, gold_rate: float, repeat_rate: float,
-                             overlap_rate: float, target_votes: float, min_votes: float, prompts: str,
-                             seed: float, width: float, height: float, steps: float | None) -> dict[str, Any]:
-        """Create a labeling session (admin). Live sessions generate both sides with registry models on demand
-        (same seed and size); pool sessions are filled with /arena_import_pool.
-
-        Args:
-            admin_password: STUDIO_ADMIN_PASSWORD.
-            name: session name.
-            task: t2i, tryon, hand, tok or face.
-            mode: pool or live.
-            models: live: registry keys (2 or more); pool: optional, else taken from the pool's folders.
-            criteria: comma-separated criteria (empty for none).
-            outcomes: allowed outcomes (left and right at least).
-            reveal: after_vote, after_session or never.
-            gold_rate: share of gold checks.
-            repeat_rate: share of repeated pairs.
-            overlap_rate: share of pairs shared between annotators.
-            target_votes: votes that complete the session.
-            min_votes: votes before a rating stops being preliminary.
-            prompts: live: one prompt per line.
-            seed: live: base seed.
-            width: live: width.
-            height: live: height.
-            steps: live: steps (empty: model default).
-        """
-        config = SessionConfig(
-            name=name, task=task, mode=mode, models=tuple(models or ()),
-            criteria=tuple(c.strip() for c in (criteria or "").split(",") if c.strip()),
-            outcomes=tuple(outcomes or ()), reveal=reveal, gold_rate=gold_rate, repeat_rate=repeat_rate,
-            overlap_rate=overlap_rate, target_votes=target_votes, min_votes=min_votes,
-            prompts=tuple((prompts or "").splitlines()), seed=seed, width=width, height=height,
-            steps=None if optional_number(steps) is None else int(steps),
-        )
-        session = ctx.arena.create_session(admin_password, config)
-        return {"session": session.id, "name": session.name, "mode": session.mode, "config": session.config}
-
-    @ui_errors
-    def arena_import_pool(admin_password: str, session: str, folder: str) -> dict[str, Any]:
-        """Import pre-generated outputs into a pool session (admin): a server folder with prompts.jsonl
-        ({"item_id", "prompt", optional "input_image", "language"} per line) and <model>/<item_id>.png.
-
-        Args:
-            admin_password: STUDIO_ADMIN_PASSWORD.
-            session: pool session id.
-            folder: folder path on the server.
-        """
-        return ctx.arena.import_pool(admin_password, session, folder)
-
-    @ui_errors
-    def arena_import_battles(admin_password: str, battles: str, name: str) -> dict[str, Any]:
-        """Import FastChat battle JSONL (model_a, model_b, winner) as a new session (admin).
-
-        Args:
-            admin_password: STUDIO_ADMIN_PASSWORD.
-            battles: the JSONL file.
-            name: name of the new session.
-        """
-        return ctx.arena.import_battles(admin_password, battles, name)
-
-    @ui_errors
-    def arena_export(admin_password: str, session: str, kind: str) -> str:
-        """Export a session (admin): fastchat battle JSONL, preferences (DPO pairs) JSONL, or a dataset zip.
-
-        Args:
-            admin_password: STUDIO_ADMIN_PASSWORD.
-            session: session id.
-            kind: fastchat, preferences or dataset.
-        """
-        return str(ctx.arena.export(admin_password, session, kind, Path(tempfile.mkdtemp(prefix="arena-export-"))))
-
-    @ui_errors
-    def arena_exclude(admin_password: str, session: str, annotators: str, excluded: bool) -> dict[str, Any]:
-        """Exclude annotators from the leaderboard, or include them again (admin).
-
-        Args:
-            admin_password: STUDIO_ADMIN_PASSWORD.
-            session: session id.
-            annotators: comma-separated annotator ids (as in the quality table).
-            excluded: True to exclude, False to include again.
-        """
-        changed = ctx.arena.set_excluded(admin_password, session, annotators, bool(excluded))
-        return {"session": session, "changed": changed, "excluded": bool(excluded)}
-
-    @ui_errors
-    def arena_close(admin_password: str, session: str) -> dict[str, Any]:
-        """Close a session (admin): no more battles; after_session reveals become visible.
-
-        Args:
-            admin_password: STUDIO_ADMIN_PASSWORD.
-            session: session id.
-        """
-        ctx.arena.close_session(admin_password, session)
-        return {"session": session, "status": "closed"}
-
-    def default_criteria(task: str) -> str:
-        return ", ".join(DEFAULT_CRITERIA.get(task, ()))
-
-    created = create.click(arena_create_session, [password, name, task, mode, models, criteria, outcomes, reveal,
-                                                   gold_rate, repeat_rate, overlap_rate, target_votes, min_votes,
-                                                   prompts, seed, width, height, steps], result,
+    form = [password, name, task, mode, models, criteria, outcomes, reveal, gold_rate, repeat_rate, overlap_rate,
+            target_votes, min_votes, prompts, seed, width, height, steps]
+    created = create.click(bind(arena_create_session, ctx), form, result,
                            api_name="arena_create_session", concurrency_limit=None)
-    imported = import_pool.click(arena_import_pool, [password, session, folder], result,
+    imported = import_pool.click(bind(arena_import_pool, ctx), [password, session, folder], result,
                                  api_name="arena_import_pool")
-    logs = import_battles.click(arena_import_battles, [password, battles_file, import_name], result,
+    logs = import_battles.click(bind(arena_import_battles, ctx), [password, battles_file, import_name], result,
                                 api_name="arena_import_battles")
-    export.click(arena_export, [password, session, kind], exported, api_name="arena_export")
-    exclude.click(arena_exclude, [password, session, annotators, excluded], result, api_name="arena_exclude")
-    closed = close.click(arena_close, [password, session], result, api_name="arena_close")
+    export.click(bind(arena_export, ctx), [password, session, kind], exported, api_name="arena_export")
+    exclude.click(bind(arena_exclude, ctx), [password, session, annotators, excluded], result,
+                  api_name="arena_exclude")
+    closed = close.click(bind(arena_close, ctx), [password, session], result, api_name="arena_close")
     task.change(default_criteria, task, criteria, api_visibility="private", queue=False)
     return {"changed": [created, imported, logs, closed]}

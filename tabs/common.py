@@ -1,29 +1,39 @@
-"""What every tab shares: the application context, error handling, progress, cancellation and translations."""
+"""What every tab shares: the application context, error handling, run control, handler binding and translations.
+
+Tab modules define their handlers as module-level functions whose first argument is the ``AppContext`` (plain
+Python, unit-tested without a browser); ``build(ctx)`` lays the tab out and wires ``bind(handler, ctx)`` to events.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import gradio as gr
 
 from arena.sessions import LabelingService
-from backends.base import Cancelled, InvalidInput, ProgressFn, RunControl, StudioError
-from backends.cache import ModelCache
-from backends.registry import Registry
-from backends.settings import Settings
+from backends.core.errors import Cancelled, InvalidInput, StudioError
+from backends.core.run import ProgressEvent, RunControl
+from backends.core.settings import Settings
+from backends.core.validation import check_number
+from backends.models.executors import Executor
+from backends.models.registry import Registry
 
 log = logging.getLogger("studio.ui")
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LOCALES = ("en", "zh-CN")
+# Every event that runs an accelerator job shares this queue (read-only: it is spread into event listeners).
+GPU: Mapping[str, Any] = MappingProxyType({"concurrency_id": "gpu", "concurrency_limit": 1})
 
 
 class CancelTokens:
@@ -33,12 +43,12 @@ class CancelTokens:
         self._lock = threading.Lock()
         self._events: dict[str, threading.Event] = {}
 
-    def start(self, session: str, progress: ProgressFn | None = None) -> RunControl:
-        """A fresh run control for ``session`` (a new run clears an old Stop)."""
+    def start(self, session: str, progress: gr.Progress | None = None) -> RunControl:
+        """A fresh run control for ``session`` (a new run clears an old Stop), reporting to ``progress``."""
         event = threading.Event()
         with self._lock:
             self._events[session] = event
-        return RunControl(progress=progress, stop=event)
+        return RunControl(on_progress=gradio_progress(progress), stop=event)
 
     def stop(self, session: str) -> bool:
         """Ask the session's current run to stop; False when nothing runs."""
@@ -58,20 +68,20 @@ class CancelTokens:
 
 @dataclass
 class AppContext:
-    """What ``app.py`` builds once and hands to every tab's ``build(ctx)``.
+    """What ``app.py`` builds once and hands to every tab's ``build(ctx)`` and handlers.
 
     Attributes:
         settings: the studio settings.
         registry: the model registry.
-        cache: the lazy model cache (the only way tabs reach models).
+        executor: where models run (the only way tabs reach models).
         i18n: UI translations.
-        cancels: per-session Stop flags.
         arena: the human-preference labeling service (sessions, battles, votes, leaderboards).
+        cancels: per-session Stop flags.
     """
 
     settings: Settings
     registry: Registry
-    cache: ModelCache
+    executor: Executor
     i18n: gr.I18n
     arena: LabelingService | None = None
     cancels: CancelTokens = field(default_factory=CancelTokens)
@@ -80,6 +90,49 @@ class AppContext:
 def session_id(request: gr.Request | None) -> str:
     """A stable id for the browser session (API calls without one share ``"api"``)."""
     return getattr(request, "session_hash", None) or "api"
+
+
+@contextlib.contextmanager
+def run_control(ctx: AppContext, request: gr.Request | None, progress: gr.Progress | None) -> Iterator[RunControl]:
+    """The run control of one event: progress to the browser's bar, Stop from the session's Stop button."""
+    session = session_id(request)
+    control = ctx.cancels.start(session, progress)
+    try:
+        yield control
+    finally:
+        ctx.cancels.finish(session, control)
+
+
+def stop_run(ctx: AppContext, request: gr.Request) -> None:
+    """Stop the session's current run at its next step."""
+    if ctx.cancels.stop(session_id(request)):
+        gr.Info("Stopping at the next step…")
+
+
+def bind(handler: Callable[..., Any], ctx: AppContext) -> Callable[..., Any]:
+    """``handler`` with the context bound, keeping its name, docstring and (ctx-less) signature.
+
+    Gradio reads the signature to find ``gr.Request`` / ``gr.Progress`` parameters and the docstring to describe
+    the API endpoint, which ``functools.partial`` would lose.
+    """
+    signature = inspect.signature(handler)
+    rest = list(signature.parameters.values())[1:]
+
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            yield from handler(ctx, *args, **kwargs)
+
+        bound: Callable[..., Any] = generator
+    else:
+
+        @functools.wraps(handler)
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return handler(ctx, *args, **kwargs)
+
+    bound.__signature__ = signature.replace(parameters=rest)  # type: ignore[attr-defined]
+    return bound
 
 
 def ui_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -122,22 +175,15 @@ def ui_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def gradio_progress(progress: gr.Progress | None) -> ProgressFn | None:
-    """Adapt ``gr.Progress`` to the backends' ``(fraction, description)`` callback."""
+def gradio_progress(progress: gr.Progress | None) -> Callable[[ProgressEvent], None] | None:
+    """Adapt ``gr.Progress`` to the backends' progress events."""
     if progress is None:
         return None
 
-    def report(fraction: float, description: str) -> None:
-        progress(fraction, desc=description)
+    def report(event: ProgressEvent) -> None:
+        progress(event.fraction, desc=event.message)
 
     return report
-
-
-def scaled_progress(progress: ProgressFn | None, start: float, span: float) -> ProgressFn | None:
-    """Map a sub-task's [0, 1] progress onto [start, start + span] of the whole run."""
-    if progress is None:
-        return None
-    return lambda fraction, description: progress(start + span * fraction, description)
 
 
 def load_translations(assets: Path = ASSETS) -> dict[str, dict[str, str]]:
@@ -159,7 +205,5 @@ def optional_number(value: Any) -> Any:
 
 def require_int(value: Any, field_name: str) -> int | None:
     """A whole number from a form field, None when empty; anything else is an ``InvalidInput`` naming the field."""
-    from backends.base import check_number
-
     value = optional_number(value)
     return None if value is None else int(check_number(value, field_name, integer=True))

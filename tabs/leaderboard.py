@@ -8,8 +8,8 @@ from typing import Any
 import gradio as gr
 
 from arena import plots
-from backends.base import InvalidInput
-from tabs.common import AppContext, ui_errors
+from backends.core.errors import InvalidInput
+from tabs.common import AppContext, bind, ui_errors
 
 TABLE_COLUMNS = ("rank (UB)", "model", "rating", "95% CI", "votes", "W / L / T", "online Elo", "status")
 QUALITY_COLUMNS = ("annotator", "group", "votes", "gold acc.", "repeats consistent", "left rate", "median s",
@@ -63,6 +63,48 @@ def summary(data: dict[str, Any], report: dict[str, Any]) -> str:
     return "\n\n".join(lines)
 
 
+@ui_errors
+def leaderboard(ctx: AppContext, session: str, ties: str = "davidson", criterion: str = "overall",
+                language: str = "all", group: str = "all", exclude_flagged: bool = False, bootstrap: float = 200,
+                seed: float = 0, ci: str = "bootstrap") -> dict[str, Any]:
+    """The session's leaderboard as JSON: models with rating, ci_low, ci_high, rank_ub, votes, preliminary.
+
+    Args:
+        session: session id.
+        ties: "davidson" (ties modelled, default) or "fastchat" (a tie is half a win, the published method).
+        criterion: "overall" or one of the session's criteria.
+        language: "all", "zh", "en" or "mixed" (prompt language).
+        group: "all" or an annotator group.
+        exclude_flagged: leave out annotators flagged by the quality checks.
+        bootstrap: bootstrap rounds for the confidence intervals.
+        seed: bootstrap seed.
+        ci: "bootstrap" or "sandwich".
+    """
+    _board, data = ctx.arena.leaderboard(session, ties, criterion, language, group or "all", exclude_flagged,
+                                         bootstrap, seed, ci)
+    return data
+
+
+@ui_errors
+def compute_view(ctx: AppContext, session: str, ties: str, criterion: str, language: str, group: str,
+                 exclude_flagged: bool, bootstrap: float, seed: float, ci: str) -> list[Any]:
+    """The board on screen: summary, table, plots, annotator quality and the JSON."""
+    board, data = ctx.arena.leaderboard(session, ties, criterion, language, group or "all", exclude_flagged,
+                                        bootstrap, seed, ci)
+    report = ctx.arena.quality_report(session)
+    return [summary(data, report), table(data), plots.ratings_figure(board), plots.win_rate_figure(board),
+            plots.battle_count_figure(board), quality_table(report), data]
+
+
+def criteria_for(ctx: AppContext, session: str) -> Any:
+    """The criteria a session offers, for the criterion dropdown."""
+    try:
+        names = ctx.arena.store.session(session).config.get("criteria", [])
+    except InvalidInput:  # an unknown (or half-typed) session simply offers "overall"
+        names = []
+    return gr.Dropdown(choices=["overall", *names], value="overall")
+
+
 def build(ctx: AppContext) -> dict[str, Any]:
     """Lay out the leaderboard tab and wire it."""
     i18n = ctx.i18n
@@ -89,46 +131,9 @@ def build(ctx: AppContext) -> dict[str, Any]:
     board_json = gr.JSON(label=i18n("lb.json"), open=False)
     api_trigger = gr.Button(visible=False)
 
-    @ui_errors
-    def leaderboard(session: str, ties: str = "davidson", criterion: str = "overall", language: str = "all",
-                    group: str = "all", exclude_flagged: bool = False, bootstrap: float = 200,
-                    seed: float = 0, ci: str = "bootstrap") -> dict[str, Any]:
-        """The session's leaderboard as JSON: models with rating, ci_low, ci_high, rank_ub, votes, preliminary.
-
-        Args:
-            session: session id.
-            ties: "davidson" (ties modelled, default) or "fastchat" (a tie is half a win, the published method).
-            criterion: "overall" or one of the session's criteria.
-            language: "all", "zh", "en" or "mixed" (prompt language).
-            group: "all" or an annotator group.
-            exclude_flagged: leave out annotators flagged by the quality checks.
-            bootstrap: bootstrap rounds for the confidence intervals.
-            seed: bootstrap seed.
-            ci: "bootstrap" or "sandwich".
-        """
-        _board, data = ctx.arena.leaderboard(session, ties, criterion, language, group or "all", exclude_flagged,
-                                             bootstrap, seed, ci)
-        return data
-
-    @ui_errors
-    def compute_view(session: str, ties: str, criterion: str, language: str, group: str, exclude_flagged: bool,
-                     bootstrap: float, seed: float, ci: str) -> list[Any]:
-        board, data = ctx.arena.leaderboard(session, ties, criterion, language, group or "all", exclude_flagged,
-                                            bootstrap, seed, ci)
-        report = ctx.arena.quality_report(session)
-        return [summary(data, report), table(data), plots.ratings_figure(board), plots.win_rate_figure(board),
-                plots.battle_count_figure(board), quality_table(report), data]
-
-    def criteria_for(session: str) -> Any:
-        try:
-            names = ctx.arena.store.session(session).config.get("criteria", [])
-        except InvalidInput:  # an unknown (or half-typed) session simply offers "overall"
-            names = []
-        return gr.Dropdown(choices=["overall", *names], value="overall")
-
     inputs = [session, ties, criterion, language, group, exclude_flagged, bootstrap, seed, ci]
-    compute.click(compute_view, inputs, [info, grid, ratings_plot, winrate_plot, counts_plot, quality, board_json],
-                  api_visibility="private", concurrency_limit=2)
-    api_trigger.click(leaderboard, inputs, board_json, api_name="leaderboard", concurrency_limit=2)
-    session.change(criteria_for, session, criterion, api_visibility="private", queue=False)
+    shown = [info, grid, ratings_plot, winrate_plot, counts_plot, quality, board_json]
+    compute.click(bind(compute_view, ctx), inputs, shown, api_visibility="private", concurrency_limit=2)
+    api_trigger.click(bind(leaderboard, ctx), inputs, board_json, api_name="leaderboard", concurrency_limit=2)
+    session.change(bind(criteria_for, ctx), session, criterion, api_visibility="private", queue=False)
     return {"session": session, "refresh": lambda: gr.Dropdown(choices=session_choices(ctx))}

@@ -6,8 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from backends import weights
-from tabs.common import AppContext, ui_errors
+from tabs.common import AppContext, bind, ui_errors
 
 COLUMNS = ("key", "name", "task", "available", "why", "loaded", "memory (MB)", "in use", "languages", "license",
            "VRAM (GB)", "paper")
@@ -15,10 +14,10 @@ COLUMNS = ("key", "name", "task", "available", "why", "loaded", "memory (MB)", "
 
 def list_models(ctx: AppContext) -> list[dict[str, Any]]:
     """The registry as JSON-ready rows: key, task, name, available, profile, plus load state and model facts."""
-    loaded = {e.key: e for e in ctx.cache.entries()}
+    loaded = {e.key: e for e in ctx.executor.loaded()}
     rows = []
     for spec in ctx.registry.values():
-        ok, why = weights.availability(spec, ctx.settings)
+        ok, why = ctx.executor.availability(spec.key)
         entry = loaded.get(spec.key)
         rows.append({
             "key": spec.key,
@@ -47,9 +46,37 @@ def table(rows: list[dict[str, Any]]) -> list[list[Any]]:
 
 def cache_summary(ctx: AppContext) -> str:
     """One line: memory in use against the budget, and the cache's counters."""
-    used, budget = ctx.cache.used_bytes(), ctx.cache.budget_bytes
-    stats = ", ".join(f"{k}: {v}" for k, v in ctx.cache.stats.items())
+    status = ctx.executor.status()
+    used, budget = status["used_bytes"], status["budget_bytes"]
+    stats = ", ".join(f"{k}: {v}" for k, v in status["stats"].items())
     return f"**Loaded:** {used / 1024**3:.2f} GB of a {budget / 1024**3:.1f} GB budget · {stats}"
+
+
+def models(ctx: AppContext) -> list[dict[str, Any]]:
+    """The registry as JSON: key, task, name, available, profile, loaded, and each model's facts
+    (repo, pipeline, defaults, size rule, license, languages, VRAM, paper, notes)."""
+    return list_models(ctx)
+
+
+def show(ctx: AppContext) -> tuple[Any, str, Any]:
+    """The Models tab on screen: the table, the memory line, and the loaded models to free."""
+    rows = list_models(ctx)
+    loaded = [r["key"] for r in rows if r["loaded"]]
+    return table(rows), cache_summary(ctx), gr.Dropdown(choices=loaded, value=[])
+
+
+@ui_errors
+def free_models(ctx: AppContext, keys: list[str] | None) -> dict[str, list[str]]:
+    """Unload models to free memory (all loaded ones when `keys` is empty); models in use stay.
+
+    Args:
+        keys: registry keys to unload; empty or None for all.
+    """
+    for key in keys or []:
+        ctx.registry.get_spec(key, "keys")
+    freed = ctx.executor.free(list(keys) if keys else None)
+    kept = [e.key for e in ctx.executor.loaded() if not keys or e.key in keys]
+    return {"freed": freed, "in_use": kept}
 
 
 def build(ctx: AppContext) -> dict[str, Any]:
@@ -67,33 +94,12 @@ def build(ctx: AppContext) -> dict[str, Any]:
         free_all = gr.Button(i18n("models.free_all"), variant="stop")
     freed = gr.JSON(label=i18n("models.freed"), visible=False)
 
-    def models() -> list[dict[str, Any]]:
-        """The registry as JSON: key, task, name, available, profile, loaded, and each model's facts
-        (repo, pipeline, defaults, size rule, license, languages, VRAM, paper, notes)."""
-        return list_models(ctx)
-
-    def show() -> tuple[Any, str, Any]:
-        rows = list_models(ctx)
-        loaded = [r["key"] for r in rows if r["loaded"]]
-        return table(rows), cache_summary(ctx), gr.Dropdown(choices=loaded, value=[])
-
-    @ui_errors
-    def free_models(keys: list[str] | None) -> dict[str, list[str]]:
-        """Unload models to free memory (all loaded ones when `keys` is empty); models in use stay.
-
-        Args:
-            keys: registry keys to unload; empty or None for all.
-        """
-        for key in keys or []:
-            ctx.registry.get_spec(key, "keys")
-        freed = ctx.cache.free(list(keys) if keys else None)
-        kept = [e.key for e in ctx.cache.entries() if not keys or e.key in keys]
-        return {"freed": freed, "in_use": kept}
-
-    gr.api(models, api_name="models")
+    gr.api(bind(models, ctx), api_name="models")
     outputs = [grid, summary, choice]
-    refresh.click(show, None, outputs, api_visibility="private", queue=False)
-    free.click(free_models, choice, freed, api_name="free_models").then(show, None, outputs, api_visibility="private")
-    free_all.click(lambda: free_models(None), None, freed, api_visibility="private").then(
-        show, None, outputs, api_visibility="private")
-    return {"show": show, "outputs": outputs}
+    shown = bind(show, ctx)
+    refresh.click(shown, None, outputs, api_visibility="private", queue=False)
+    free.click(bind(free_models, ctx), choice, freed, api_name="free_models").then(
+        shown, None, outputs, api_visibility="private")
+    free_all.click(lambda: free_models(ctx, None), None, freed, api_visibility="private").then(
+        shown, None, outputs, api_visibility="private")
+    return {"show": shown, "outputs": outputs}

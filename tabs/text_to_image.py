@@ -9,19 +9,23 @@ from typing import Any
 
 import gradio as gr
 
-from backends import imaging, weights
-from backends.base import InvalidInput, ModelUnavailable, RunControl, T2IRequest, T2IResult, resolve_seed
-from backends.ocr import OCRRequest
-from backends.registry import Registry
-from backends.text import check_prompt, detect_language, extract_quoted
+from backends.core import imaging
+from backends.core.errors import InvalidInput, ModelUnavailable
+from backends.core.run import RunControl
+from backends.core.text import check_prompt, detect_language, extract_quoted
+from backends.core.validation import resolve_seed
+from backends.models.registry import Registry
+from backends.tasks.t2i.types import T2IRequest, T2IResult
+from backends.vision.ocr import OCRRequest
 from tabs.common import (
     ASSETS,
+    GPU,
     AppContext,
-    gradio_progress,
+    bind,
     optional_number,
     require_int,
-    scaled_progress,
-    session_id,
+    run_control,
+    stop_run,
     ui_errors,
 )
 
@@ -110,31 +114,28 @@ def compare(
         height=require_int(height, "height"),
         steps=require_int(steps, "steps"),
         guidance=optional_number(guidance),
-        control=control,
     )
     if request.width is None or request.height is None:
         raise InvalidInput("width" if request.width is None else "height", "is required")
     for key in keys:
-        ctx.cache.check(key, request)
-        ok, why = weights.availability(ctx.registry[key], ctx.settings)
+        ctx.executor.check(key, request)
+        ok, why = ctx.executor.availability(key)
         if not ok:
             raise ModelUnavailable(f"{ctx.registry[key].name} ({key}) is not available: {why}")
     targets = extract_quoted(request.prompt)
 
     # 2. generate model by model; each gets an equal share of the progress bar
     gallery, records = [], []
-    share, overall = 1.0 / len(keys), control.progress
     for index, key in enumerate(keys):
-        control.progress = scaled_progress(overall, index * share, share)  # the backend reports through it
-        result: T2IResult = ctx.cache.run(key, request, progress=control.progress)
-        control.progress = overall
+        part = control.part(index, len(keys))
+        result: T2IResult = ctx.executor.run(key, request, part)
         # 3. write the PNG with its recipe, then check the rendered text
         path = imaging.save_png(result.image, result.recipe, imaging.output_path(ctx.settings.outputs_dir,
                                                                                 result.recipe, index))
         check = None
         if targets:
-            control.report((index + 1) * share, f"{ctx.registry[key].name}: reading rendered text (OCR)")
-            check = ctx.cache.run(OCR_KEY, OCRRequest(result.image, targets)).to_dict()
+            part.report(1.0, f"{ctx.registry[key].name}: reading rendered text (OCR)")
+            check = ctx.executor.run(OCR_KEY, OCRRequest(result.image, targets)).to_dict()
         records.append({"model": key, "file": path.name, "recipe": result.recipe.to_dict(), "text_check": check})
         gallery.append((str(path), caption(result, check)))
     return Comparison(gallery, records, summary_table(records))
@@ -170,6 +171,74 @@ def summary_table(records: list[dict[str, Any]]) -> str:
 def load_examples() -> list[dict[str, str]]:
     """Bilingual example prompts (Chinese culture, English, mixed, text to render)."""
     return json.loads((ASSETS / "prompts" / "t2i.json").read_text("utf-8"))
+
+
+@ui_errors
+def t2i(
+    ctx: AppContext,
+    prompt: str,
+    negative_prompt: str,
+    models: list[str],
+    seed: float | None,
+    width: float,
+    height: float,
+    steps: float | None,
+    guidance: float | None,
+    request: gr.Request,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's injection idiom)
+) -> tuple[list[tuple[str, str]], list[dict[str, Any]], str]:
+    """Generate one prompt with 1-4 models side by side (same seed, size and steps).
+
+    Args:
+        prompt: Chinese, English or mixed prompt; put text to render in quotes.
+        negative_prompt: what to avoid ("" for none).
+        models: registry keys of text-to-image models (see /models), 1 to 4.
+        seed: seed for every model; None for a random one (the recipes report it).
+        width: width in pixels (each model's size rule applies).
+        height: height in pixels.
+        steps: denoising steps for every model; None for each model's default.
+        guidance: guidance for every model; None for each model's default.
+
+    Returns:
+        The PNG images (each with its recipe in text chunks), the recipes with the text-rendering check as JSON,
+        and a Markdown summary table.
+    """
+    with run_control(ctx, request, progress) as control:
+        result = compare(ctx, prompt, negative_prompt, models, seed, width, height, steps, guidance, control=control)
+    return result.gallery, result.records, result.summary
+
+
+@ui_errors
+def t2i_from_form(
+    ctx: AppContext, prompt: str, negative_prompt: str, models: list[str], seed: float | None, random_seed: bool,
+    width: float, height: float, steps: float | None, model_steps: bool, guidance: float | None,
+    model_guidance: bool, request: gr.Request, progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+) -> tuple[list[tuple[str, str]], list[dict[str, Any]], str]:
+    """The form's Generate: the check boxes stand for the API's None ("random", "model default")."""
+    return t2i(ctx, prompt, negative_prompt, models, None if random_seed else seed, width, height,
+               None if model_steps else steps, None if model_guidance else guidance, request, progress)
+
+
+def last_seed(records: Any) -> Any:
+    """The seed of the last run, for "reuse seed" (and untick Random)."""
+    try:
+        return records[0]["recipe"]["seed"], False
+    except (TypeError, KeyError, IndexError):
+        return gr.skip(), gr.skip()
+
+
+def selected_image(images: Any, event: gr.SelectData) -> Any:
+    """The path of the gallery image the user clicked."""
+    try:
+        item = images[event.index]
+    except (TypeError, IndexError):
+        return None
+    return item[0] if isinstance(item, list | tuple) else item
+
+
+def first_image(images: Any) -> Any:
+    """The first gallery image: what "send to hand repair" sends until another is clicked."""
+    return images[0][0] if images else None
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -228,88 +297,18 @@ def build(ctx: AppContext) -> dict[str, gr.components.Component]:
             summary = gr.Markdown(elem_id="t2i-summary")
             recipes = gr.JSON(label=i18n("t2i.recipes"), elem_id="t2i-recipes")
 
-    def run_compare(arguments: tuple, request: gr.Request | None, progress: gr.Progress) -> tuple:
-        session = session_id(request)
-        control = ctx.cancels.start(session, gradio_progress(progress))
-        try:
-            result = compare(ctx, *arguments, control=control)
-        finally:
-            ctx.cancels.finish(session, control)
-        return result.gallery, result.records, result.summary
-
-    @ui_errors
-    def t2i(
-        prompt: str,
-        negative_prompt: str,
-        models: list[str],
-        seed: float | None,
-        width: float,
-        height: float,
-        steps: float | None,
-        guidance: float | None,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's injection idiom)
-    ) -> tuple[list[tuple[str, str]], list[dict[str, Any]], str]:
-        """Generate one prompt with 1-4 models side by side (same seed, size and steps).
-
-        Args:
-            prompt: Chinese, English or mixed prompt; put text to render in quotes.
-            negative_prompt: what to avoid ("" for none).
-            models: registry keys of text-to-image models (see /models), 1 to 4.
-            seed: seed for every model; None for a random one (the recipes report it).
-            width: width in pixels (each model's size rule applies).
-            height: height in pixels.
-            steps: denoising steps for every model; None for each model's default.
-            guidance: guidance for every model; None for each model's default.
-
-        Returns:
-            The PNG images (each with its recipe in text chunks), the recipes with the text-rendering check as JSON,
-            and a Markdown summary table.
-        """
-        arguments = (prompt, negative_prompt, models, seed, width, height, steps, guidance)
-        return run_compare(arguments, request, progress)
-
-    @ui_errors
-    def t2i_from_form(
-        prompt: str, negative_prompt: str, models: list[str], seed: float | None, random_seed: bool, width: float,
-        height: float, steps: float | None, model_steps: bool, guidance: float | None, model_guidance: bool,
-        request: gr.Request, progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
-    ) -> tuple[list[tuple[str, str]], list[dict[str, Any]], str]:
-        arguments = (prompt, negative_prompt, models, None if random_seed else seed, width, height,
-                     None if model_steps else steps, None if model_guidance else guidance)
-        return run_compare(arguments, request, progress)
-
-    def stop_run(request: gr.Request) -> None:
-        if ctx.cancels.stop(session_id(request)):
-            gr.Info("Stopping at the next step…")
-
-    def last_seed(records: Any) -> Any:
-        try:
-            return records[0]["recipe"]["seed"], False
-        except (TypeError, KeyError, IndexError):
-            return gr.skip(), gr.skip()
-
     form = [prompt, negative, models, seed, random_seed, width, height, steps, model_steps, guidance, model_guidance]
     outputs = [gallery, recipes, summary]
-    gpu = {"concurrency_id": "gpu", "concurrency_limit": 1, "trigger_mode": "once"}
-    generate = run.click(t2i_from_form, form, outputs, api_visibility="private", **gpu)
-    submit = prompt.submit(t2i_from_form, form, outputs, api_visibility="private", **gpu)
+    gpu = {**GPU, "trigger_mode": "once"}
+    generate = run.click(bind(t2i_from_form, ctx), form, outputs, api_visibility="private", **gpu)
+    submit = prompt.submit(bind(t2i_from_form, ctx), form, outputs, api_visibility="private", **gpu)
     # The public endpoint: the same components with None for "random" and "model default".
-    api_trigger.click(t2i, [prompt, negative, models, seed, width, height, steps, guidance], outputs,
+    api_trigger.click(bind(t2i, ctx), [prompt, negative, models, seed, width, height, steps, guidance], outputs,
                       api_name="t2i", **gpu)
-    stop.click(stop_run, None, None, cancels=[generate, submit], api_visibility="private", queue=False)
+    stop.click(bind(stop_run, ctx), None, None, cancels=[generate, submit], api_visibility="private", queue=False)
     reuse.click(last_seed, recipes, [seed, random_seed], api_visibility="private", queue=False)
     prompt.change(prompt_info, prompt, info, api_visibility="private", queue=False, show_progress="hidden")
-
-    def remember(images: Any, event: gr.SelectData) -> Any:
-        try:
-            item = images[event.index]
-        except (TypeError, IndexError):
-            return None
-        return item[0] if isinstance(item, list | tuple) else item
-
-    gallery.select(remember, gallery, selected, api_visibility="private", queue=False)
-    gallery.change(lambda images: (images[0][0] if images else None), gallery, selected, api_visibility="private",
-                   queue=False)
+    gallery.select(selected_image, gallery, selected, api_visibility="private", queue=False)
+    gallery.change(first_image, gallery, selected, api_visibility="private", queue=False)
     return {"prompt": prompt, "gallery": gallery, "recipes": recipes, "selected": selected,
             "send_to_hand": send_to_hand}

@@ -9,10 +9,12 @@ from typing import Any
 
 import gradio as gr
 
-from backends import charts, imaging, weights
-from backends.base import InvalidInput, RunControl
-from backends.tokenizers import TokenizeRequest, TokenizeResult
-from tabs.common import ASSETS, AppContext, gradio_progress, scaled_progress, session_id, ui_errors
+from backends.core import imaging
+from backends.core.errors import InvalidInput
+from backends.core.run import RunControl
+from backends.tasks.tokenize.types import TokenizeRequest, TokenizeResult
+from backends.vision import charts
+from tabs.common import ASSETS, GPU, AppContext, bind, run_control, ui_errors
 
 MAX_SHOWN = 4
 COLUMNS = ("tokenizer", "tokens", "shape", "bits/pixel", "PSNR", "SSIM", "MS-SSIM", "LPIPS", "prefix PSNR",
@@ -31,7 +33,7 @@ def check_tokenizers(ctx: AppContext, keys: Any) -> list[str]:
         spec = ctx.registry.get_spec(key, "tokenizers")
         if spec.task != "tok":
             raise InvalidInput("tokenizers", f"{key} is a {spec.task} model, not a tokenizer")
-        ok, why = weights.availability(spec, ctx.settings)
+        ok, why = ctx.executor.availability(key)
         if not ok:
             raise InvalidInput("tokenizers", f"{key} is not available here: {why}")
     return keys
@@ -43,13 +45,10 @@ def tokenize_all(ctx: AppContext, image: Any, keys: list[str], control: RunContr
     source = imaging.load_image(image)
     ordered = sorted(keys, key=lambda k: k == "tok/dct")  # rate-matched codecs last
     results: dict[str, TokenizeResult] = {}
-    overall = control.progress
     for index, key in enumerate(ordered):
         bits = min((r.summary["bits"] for r in results.values()), default=None) if key == "tok/dct" else None
-        control.progress = scaled_progress(overall, index / len(keys), 1 / len(keys))
-        request = TokenizeRequest(source, bits=bits, control=control, **options)
-        results[key] = ctx.cache.run(key, request, progress=control.progress)
-        control.progress = overall
+        request = TokenizeRequest(source, bits=bits, **options)
+        results[key] = ctx.executor.run(key, request, control.part(index, len(keys)))
     return {key: results[key] for key in keys}
 
 
@@ -93,6 +92,53 @@ def figures(results: dict[str, TokenizeResult]) -> tuple[Any, Any, Any]:
             charts.curve_figure(robust, "perturbation rate α", "Robustness to token perturbation"))
 
 
+@ui_errors
+def tokenize(ctx: AppContext, image: Any, tokenizers: list[str], prefix: float | None = None, alpha: float = 0.0,
+             delta: float = 8, seed: float = 0, request: gr.Request = None,
+             progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[Any], dict[str, Any]]:  # noqa: B008
+    """Tokenize an image with 1-4 tokenizers; returns the reconstructions (PNG with recipe) and a metrics JSON
+    (tokens, bits, PSNR/SSIM/MS-SSIM/LPIPS, prefix and perturbation views, curves).
+
+    Args:
+        image: the image (any mode and size; resized to 512 px on the long side, the size is reported).
+        tokenizers: tokenizer keys (see /models, task tok).
+        prefix: ordered tokenizers: also decode the first k tokens (None: no prefix view).
+        alpha: discrete tokenizers: perturbation rate in [0, 1].
+        delta: perturb among the delta nearest codewords.
+        seed: perturbation seed.
+    """
+    keys = check_tokenizers(ctx, tokenizers)
+    with run_control(ctx, request, progress) as control:
+        results = tokenize_all(ctx, image, keys, control, prefix=prefix, alpha=alpha, delta=delta, seed=seed)
+    files = save_outputs(ctx, results)
+    return [(str(files[k]), k) for k in keys], {k: r.summary for k, r in results.items()}
+
+
+@ui_errors
+def compare_view(ctx: AppContext, image: Any, tokenizers: list[str], prefix: float | None, alpha: float,
+                 delta: float, seed: float, max_side: float, request: gr.Request,
+                 progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
+    """The comparison: a slider per tokenizer, the metrics table, the token / error / prefix views, the plots."""
+    keys = check_tokenizers(ctx, tokenizers)
+    with run_control(ctx, request, progress) as control:
+        results = tokenize_all(ctx, image, keys, control, prefix=prefix, alpha=alpha, delta=delta, seed=seed,
+                               max_side=max_side)
+    files = save_outputs(ctx, results)
+    original = files[keys[0]].with_name(files[keys[0]].stem + "_original.png")
+    results[keys[0]].original.save(original)
+    shown = [gr.ImageSlider(value=(str(original), str(files[k])), label=f"{k}: original / reconstruction",
+                            visible=True) for k in keys]
+    shown += [gr.ImageSlider(visible=False, value=None)] * (MAX_SHOWN - len(keys))
+    gallery = []
+    for key, r in results.items():
+        gallery += [(r.token_map, f"{key}: tokens"), (r.error_map, f"{key}: error")]
+        if r.prefix is not None:
+            gallery.append((r.prefix, f"{key}: first {r.summary['prefix']['k']} tokens"))
+        if r.perturbed is not None:
+            gallery.append((r.perturbed, f"{key}: perturbed α={r.summary['perturbation']['alpha']}"))
+    return [*shown, metrics_rows(results), gallery, *figures(results), {k: r.summary for k, r in results.items()}]
+
+
 def build(ctx: AppContext) -> dict[str, Any]:
     """Lay out the comparison part of the tokenizer tab and wire it."""
     i18n = ctx.i18n
@@ -128,61 +174,12 @@ def build(ctx: AppContext) -> dict[str, Any]:
     api_json = gr.JSON(visible=False)
     api_trigger = gr.Button(visible=False)
 
-    @ui_errors
-    def tokenize(image: Any, tokenizers: list[str], prefix: float | None = None, alpha: float = 0.0,
-                 delta: float = 8, seed: float = 0, request: gr.Request = None,
-                 progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[list[Any], dict[str, Any]]:  # noqa: B008
-        """Tokenize an image with 1-4 tokenizers; returns the reconstructions (PNG with recipe) and a metrics JSON
-        (tokens, bits, PSNR/SSIM/MS-SSIM/LPIPS, prefix and perturbation views, curves).
-
-        Args:
-            image: the image (any mode and size; resized to 512 px on the long side, the size is reported).
-            tokenizers: tokenizer keys (see /models, task tok).
-            prefix: ordered tokenizers: also decode the first k tokens (None: no prefix view).
-            alpha: discrete tokenizers: perturbation rate in [0, 1].
-            delta: perturb among the delta nearest codewords.
-            seed: perturbation seed.
-        """
-        keys = check_tokenizers(ctx, tokenizers)
-        control = ctx.cancels.start(session_id(request), gradio_progress(progress))
-        try:
-            results = tokenize_all(ctx, image, keys, control, prefix=prefix, alpha=alpha, delta=delta, seed=seed)
-        finally:
-            ctx.cancels.finish(session_id(request), control)
-        files = save_outputs(ctx, results)
-        return [(str(files[k]), k) for k in keys], {k: r.summary for k, r in results.items()}
-
-    @ui_errors
-    def compare_view(image, tokenizers, prefix, alpha, delta, seed, max_side, request: gr.Request,
-                     progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
-        keys = check_tokenizers(ctx, tokenizers)
-        control = ctx.cancels.start(session_id(request), gradio_progress(progress))
-        try:
-            results = tokenize_all(ctx, image, keys, control, prefix=prefix, alpha=alpha, delta=delta, seed=seed,
-                                   max_side=max_side)
-        finally:
-            ctx.cancels.finish(session_id(request), control)
-        files = save_outputs(ctx, results)
-        original = files[keys[0]].with_name(files[keys[0]].stem + "_original.png")
-        results[keys[0]].original.save(original)
-        shown = [gr.ImageSlider(value=(str(original), str(files[k])), label=f"{k}: original / reconstruction",
-                                visible=True) for k in keys]
-        shown += [gr.ImageSlider(visible=False, value=None)] * (MAX_SHOWN - len(keys))
-        gallery = []
-        for key, r in results.items():
-            gallery += [(r.token_map, f"{key}: tokens"), (r.error_map, f"{key}: error")]
-            if r.prefix is not None:
-                gallery.append((r.prefix, f"{key}: first {r.summary['prefix']['k']} tokens"))
-            if r.perturbed is not None:
-                gallery.append((r.perturbed, f"{key}: perturbed α={r.summary['perturbation']['alpha']}"))
-        return [*shown, metrics_rows(results), gallery, *figures(results), {k: r.summary for k, r in results.items()}]
-
     inputs = [image, tokenizers, prefix, alpha, delta, seed, max_side]
     outputs = [*sliders, table, views, spectrum, prefix_curve, robust_curve, summary]
-    run.click(compare_view, inputs, outputs, api_visibility="private", concurrency_id="gpu", concurrency_limit=1)
+    run.click(bind(compare_view, ctx), inputs, outputs, api_visibility="private", **GPU)
     for slider in (prefix, alpha):  # moving a slider re-renders with the new prefix / perturbation
-        slider.release(compare_view, inputs, outputs, api_visibility="private", concurrency_id="gpu",
-                       concurrency_limit=1, trigger_mode="always_last")
-    api_trigger.click(tokenize, [image, tokenizers, *api_inputs], [reconstructions, api_json], api_name="tokenize",
-                      concurrency_id="gpu", concurrency_limit=1)
+        slider.release(bind(compare_view, ctx), inputs, outputs, api_visibility="private", trigger_mode="always_last",
+                       **GPU)
+    api_trigger.click(bind(tokenize, ctx), [image, tokenizers, *api_inputs], [reconstructions, api_json],
+                      api_name="tokenize", **GPU)
     return {"image": image, "tokenizers": tokenizers}

@@ -15,11 +15,12 @@ import gradio as gr
 import numpy as np
 
 from arena.sessions import SessionConfig
-from backends import metrics
-from backends.base import InvalidInput, ModelUnavailable, RunControl
-from backends.imaging import IMAGE_SUFFIXES
-from backends.tokenizers import TokenizeRequest
-from tabs.common import AppContext, gradio_progress, session_id, ui_errors
+from backends.core.errors import InvalidInput, ModelUnavailable
+from backends.core.imaging import IMAGE_SUFFIXES
+from backends.core.run import RunControl
+from backends.tasks.tokenize.types import TokenizeRequest
+from backends.vision import metrics
+from tabs.common import GPU, AppContext, bind, run_control, ui_errors
 
 FID_KEY = "metric/inception-fid"
 MAX_IMAGES = 10_000
@@ -55,7 +56,7 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
         alpha: perturbation rate for pFID (discrete tokenizers).
         delta: perturb among the delta nearest codewords.
         seed: perturbation seed.
-        features: image -> feature extractor for FID (default: Inception-v3 through the model cache, which reports
+        features: image -> feature extractor for FID (default: Inception-v3 through the executor, which reports
             why it is unavailable offline; tests inject a small one).
 
     Returns:
@@ -65,12 +66,11 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
     out = ctx.settings.outputs_dir / "tokenizer_eval" / time.strftime("%Y%m%d-%H%M%S")
     fid_status = "computed"
     if features is None:
-        try:
-            with ctx.cache.use(FID_KEY):
-                pass
-            features = lambda images: ctx.cache.run(FID_KEY, images)  # noqa: E731 - a named def would add nothing
+        features = lambda images: ctx.executor.run(FID_KEY, images)  # noqa: E731 - a named def would add nothing
+        try:  # loads the extractor once, up front: missing weights are reported instead of failing mid-run
+            features([np.zeros((32, 32, 3), np.float32)])
         except ModelUnavailable as exc:
-            fid_status = f"unavailable: {exc}"
+            features, fid_status = None, f"unavailable: {exc}"
     rows, feats = [], {"original": []}
     prompts = []
     total = len(paths) * len(keys)
@@ -80,8 +80,8 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
         for j, key in enumerate(sorted(keys, key=lambda k: k == "tok/dct")):
             control.raise_if_stopped()
             control.report((i * len(keys) + j) / total, f"{path.name}: {key}")
-            result = ctx.cache.run(key, TokenizeRequest(path, alpha=alpha, delta=delta, seed=seed, bits=bits,
-                                                        curves=False))
+            result = ctx.executor.run(key, TokenizeRequest(path, alpha=alpha, delta=delta, seed=seed, bits=bits,
+                                                           curves=False))
             bits = min(bits or result.summary["bits"], result.summary["bits"])  # the DCT baseline matches the smallest
             s = result.summary
             rows.append({"image": path.name, "tokenizer": key, "psnr": s["metrics"]["psnr"],
@@ -139,6 +139,52 @@ def _summarise(rows: list[dict[str, Any]], keys: list[str], feats: dict[str, lis
     return summary
 
 
+@ui_errors
+def tokenizer_eval(ctx: AppContext, folder: str, files: list[str] | None, tokenizers: list[str], alpha: float = 0.5,
+                   delta: float = 8, request: gr.Request = None,
+                   progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, dict[str, Any]]:  # noqa: B008
+    """Evaluate tokenizers on a folder (or uploaded files): mean PSNR / SSIM / MS-SSIM, bits per pixel, and
+    rFID / pFID when the Inception weights are available (with the perturbation settings beside them).
+
+    Args:
+        folder: a folder of images on the server ("" for none).
+        files: uploaded images (optional).
+        tokenizers: tokenizer keys.
+        alpha: perturbation rate for pFID.
+        delta: perturb among the delta nearest codewords.
+    """
+    if not tokenizers:
+        raise InvalidInput("tokenizers", "pick at least one tokenizer")
+    for key in tokenizers:
+        if ctx.registry.get_spec(key, "tokenizers").task != "tok":
+            raise InvalidInput("tokenizers", f"{key} is not a tokenizer")
+    with run_control(ctx, request, progress) as control:
+        outcome = evaluate(ctx, image_paths(folder, files), list(tokenizers), control, float(alpha), int(delta))
+    data = {"summary": outcome["summary"], "fid": outcome["fid"], "pool": str(outcome["pool"])}
+    return str(outcome["csv"]), data
+
+
+def eval_view(ctx: AppContext, folder: str, files: list[str] | None, tokenizers: list[str], alpha: float,
+              delta: float, request: gr.Request,
+              progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
+    """The evaluation as a summary table, the FID note, the CSV and the pool folder."""
+    path, data = tokenizer_eval(ctx, folder, files, tokenizers, alpha, delta, request, progress)
+    rows = [[s["tokenizer"], s["images"], s["psnr"], s["ssim"], s["ms_ssim"], s["bits_per_pixel"], s["rfid"],
+             s["pfid"], json.dumps(s["perturbation"])] for s in data["summary"]]
+    note = "rFID / pFID: computed with Inception-v3 features." if data["fid"] == "computed" else \
+        f"rFID / pFID: {data['fid']}"
+    return [rows, note, path, data["pool"]]
+
+
+@ui_errors
+def send_view(ctx: AppContext, password: str, name: str, pool: str) -> dict[str, Any]:
+    """Create a pool session from the evaluation's reconstructions (admin)."""
+    if not pool:
+        raise InvalidInput("pool", "evaluate a folder first: its reconstructions become the session's pool")
+    session = ctx.arena.create_session(password, SessionConfig(name=name, task="tok", mode="pool"))
+    return ctx.arena.import_pool(password, session.id, pool)
+
+
 def build(ctx: AppContext, tokenizers: gr.components.Component) -> None:
     """Lay out the evaluation and labeling accordions under the comparison and wire them."""
     i18n = ctx.i18n
@@ -161,52 +207,9 @@ def build(ctx: AppContext, tokenizers: gr.components.Component) -> None:
         sent = gr.JSON(label=i18n("admin.result"))
     result_json = gr.JSON(visible=False)
 
-    @ui_errors
-    def tokenizer_eval(folder: str, files: list[str] | None, tokenizers: list[str], alpha: float = 0.5,
-                       delta: float = 8, request: gr.Request = None,
-                       progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, dict[str, Any]]:  # noqa: B008
-        """Evaluate tokenizers on a folder (or uploaded files): mean PSNR / SSIM / MS-SSIM, bits per pixel, and
-        rFID / pFID when the Inception weights are available (with the perturbation settings beside them).
-
-        Args:
-            folder: a folder of images on the server ("" for none).
-            files: uploaded images (optional).
-            tokenizers: tokenizer keys.
-            alpha: perturbation rate for pFID.
-            delta: perturb among the delta nearest codewords.
-        """
-        if not tokenizers:
-            raise InvalidInput("tokenizers", "pick at least one tokenizer")
-        for key in tokenizers:
-            if ctx.registry.get_spec(key, "tokenizers").task != "tok":
-                raise InvalidInput("tokenizers", f"{key} is not a tokenizer")
-        control = ctx.cancels.start(session_id(request), gradio_progress(progress))
-        try:
-            outcome = evaluate(ctx, image_paths(folder, files), list(tokenizers), control, float(alpha), int(delta))
-        finally:
-            ctx.cancels.finish(session_id(request), control)
-        data = {"summary": outcome["summary"], "fid": outcome["fid"], "pool": str(outcome["pool"])}
-        return str(outcome["csv"]), data
-
-    def eval_view(folder, files, tokenizers, alpha, delta, request: gr.Request,
-                  progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
-        path, data = tokenizer_eval(folder, files, tokenizers, alpha, delta, request, progress)
-        rows = [[s["tokenizer"], s["images"], s["psnr"], s["ssim"], s["ms_ssim"], s["bits_per_pixel"], s["rfid"],
-                 s["pfid"], json.dumps(s["perturbation"])] for s in data["summary"]]
-        note = "rFID / pFID: computed with Inception-v3 features." if data["fid"] == "computed" else \
-            f"rFID / pFID: {data['fid']}"
-        return [rows, note, path, data["pool"]]
-
-    @ui_errors
-    def send_view(password: str, name: str, pool: str) -> dict[str, Any]:
-        if not pool:
-            raise InvalidInput("pool", "evaluate a folder first: its reconstructions become the session's pool")
-        session = ctx.arena.create_session(password, SessionConfig(name=name, task="tok", mode="pool"))
-        return ctx.arena.import_pool(password, session.id, pool)
-
     inputs = [folder, files, tokenizers, alpha, delta]
-    evaluate_button.click(eval_view, inputs, [table, fid_note, csv_file, pool], api_visibility="private",
-                          concurrency_id="gpu", concurrency_limit=1)
-    gr.Button(visible=False).click(tokenizer_eval, inputs, [csv_file, result_json], api_name="tokenizer_eval",
-                                   concurrency_id="gpu", concurrency_limit=1)
-    send.click(send_view, [password, name, pool], sent, api_visibility="private")
+    evaluate_button.click(bind(eval_view, ctx), inputs, [table, fid_note, csv_file, pool], api_visibility="private",
+                          **GPU)
+    gr.Button(visible=False).click(bind(tokenizer_eval, ctx), inputs, [csv_file, result_json],
+                                   api_name="tokenizer_eval", **GPU)
+    send.click(bind(send_view, ctx), [password, name, pool], sent, api_visibility="private")

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from backends.registry import default_registry
-from backends.settings import Settings
+from backends.core.settings import Settings
+from backends.models.registry import default_registry
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app import CacheGenerator
+from app import ExecutorGenerator
 from arena.sessions import LabelingService, SessionConfig
-from backends.base import InvalidInput
-from backends.cache import ModelCache
+from backends.core.errors import InvalidInput
+from backends.models.cache import ModelCache
+from backends.models.executors import LocalExecutor
 from tests.arena.pools import ADMIN
 
 MODELS = ("t2i/flux-schnell", "t2i/qwen-image")
@@ -15,7 +16,7 @@ MODELS = ("t2i/flux-schnell", "t2i/qwen-image")
 
 @pytest.fixture
 def live(service: LabelingService, tiny_settings, registry) -> LabelingService:
-    service.generate = CacheGenerator(ModelCache(registry, tiny_settings), registry)
+    service.generate = ExecutorGenerator(LocalExecutor(ModelCache(registry, tiny_settings)))
     return service
 
 

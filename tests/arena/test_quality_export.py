@@ -10,7 +10,7 @@ import pytest
 
 from arena import export, quality
 from arena.sessions import LabelingService, SessionConfig
-from backends.base import InvalidInput
+from backends.core.errors import InvalidInput
 from tests.arena.pools import ADMIN, make_pool
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 from arena.media import anonymise, degrade
 from arena.sessions import LabelingService, SessionConfig
 from arena.store import ArenaStore
-from backends.base import InvalidInput
+from backends.core.errors import InvalidInput
 from tests.arena.pools import ADMIN, make_pool
 
 

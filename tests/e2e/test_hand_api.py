@@ -10,7 +10,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from backends import imaging
+from backends.core import imaging
 
 pytestmark = pytest.mark.e2e
 PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "hagrid_call_0413d5c5.jpg"

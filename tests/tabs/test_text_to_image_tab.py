@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from backends import imaging
-from backends.base import InvalidInput, ModelUnavailable, RunControl
-from backends.cache import ModelCache
+from backends.core import imaging
+from backends.core.errors import InvalidInput, ModelUnavailable
+from backends.core.run import RunControl
+from backends.models.cache import ModelCache
+from backends.models.executors import LocalExecutor
 from tabs.common import AppContext, CancelTokens, make_i18n
 from tabs.text_to_image import check_models, compare, prompt_info
 
 
 @pytest.fixture(scope="module")
 def ctx(tiny_settings, registry) -> AppContext:
-    return AppContext(tiny_settings, registry, ModelCache(registry, tiny_settings), make_i18n())
+    return AppContext(tiny_settings, registry, LocalExecutor(ModelCache(registry, tiny_settings)), make_i18n())
 
 
 def run(ctx: AppContext, **changes):
@@ -21,7 +23,7 @@ def run(ctx: AppContext, **changes):
                      seed=5, width=256, height=256, steps=2, guidance=None)
     arguments.update(changes)
     seen: list[tuple[float, str]] = []
-    result = compare(ctx, **arguments, control=RunControl(progress=lambda f, d: seen.append((f, d))))
+    result = compare(ctx, **arguments, control=RunControl(on_progress=lambda e: seen.append((e.fraction, e.message))))
     return result, seen
 
 
@@ -42,10 +44,10 @@ def test_compare_writes_pngs_with_recipes_and_checks_text(ctx: AppContext) -> No
 
 def test_compare_validates_every_model_before_running_any(ctx: AppContext) -> None:
     # FLUX accepts 256 px but CogView4 does not: nothing may run.
-    before = ctx.cache.stats["loads"] + ctx.cache.stats["hits"]
+    before = ctx.executor.cache.stats["loads"] + ctx.executor.cache.stats["hits"]
     with pytest.raises(InvalidInput, match="width: 256 is outside 512..2048 pixels for t2i/cogview4"):
         run(ctx, models=["t2i/flux-schnell", "t2i/cogview4"])
-    assert ctx.cache.stats["loads"] + ctx.cache.stats["hits"] == before
+    assert ctx.executor.cache.stats["loads"] + ctx.executor.cache.stats["hits"] == before
 
 
 def test_unavailable_models_fail_before_running(ctx: AppContext) -> None:

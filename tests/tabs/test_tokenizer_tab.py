@@ -13,8 +13,10 @@ from PIL import Image
 
 from arena.sessions import LabelingService, SessionConfig
 from arena.store import ArenaStore
-from backends.base import InvalidInput, RunControl
-from backends.cache import ModelCache
+from backends.core.errors import InvalidInput
+from backends.core.run import RunControl
+from backends.models.cache import ModelCache
+from backends.models.executors import LocalExecutor
 from tabs.common import AppContext, make_i18n
 from tabs.tokenizer import check_tokenizers, metrics_rows, tokenize_all
 from tabs.tokenizer_eval import evaluate, image_paths
@@ -27,7 +29,8 @@ def ctx(tiny_settings, registry, tmp_path_factory) -> AppContext:
     folder = tmp_path_factory.mktemp("arena")
     arena = LabelingService(ArenaStore(f"sqlite:///{folder / 'a.db'}", folder / "images"), b"k" * 32, "pw",
                             rng=random.Random(0))
-    return AppContext(tiny_settings, registry, ModelCache(registry, tiny_settings), make_i18n(), arena=arena)
+    executor = LocalExecutor(ModelCache(registry, tiny_settings))
+    return AppContext(tiny_settings, registry, executor, make_i18n(), arena=arena)
 
 
 def test_side_by_side_with_a_rate_matched_dct(ctx: AppContext) -> None:

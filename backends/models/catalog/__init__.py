@@ -1,0 +1,1 @@
+"""The model table, one data-only module per task; ``backends.models.registry.default_registry`` joins them."""

@@ -1,0 +1,1 @@
+"""The tokenizer reconstruction visualizer: weight-free codecs, diffusers autoencoders, research tokenizers."""

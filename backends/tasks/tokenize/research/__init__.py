@@ -1,0 +1,1 @@
+"""Adapters for released research tokenizers, one module per paper (loading their checkpoints natively)."""

@@ -1,0 +1,105 @@
+"""Batch hand repair under the hand-repair tab: every image of a folder (or every output of a labeling-session
+pool) repaired with one method, a CSV of per-hand confidences before and after, and a pool back for labeling."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import gradio as gr
+
+from backends.core import imaging
+from backends.core.errors import InvalidInput
+from backends.core.run import RunControl
+from backends.tasks.hand_repair.types import METHODS, HandRepairRequest
+from tabs.common import GPU, AppContext, bind, optional_number, run_control, ui_errors
+
+CSV_COLUMNS = ("image", "hand", "confidence_before", "confidence_after", "note")
+
+
+def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control: RunControl,
+                 **options: Any) -> tuple[Path, str]:
+    """Repair every image of a folder and write a CSV of per-hand confidences before and after.
+
+    A pool (a folder with ``prompts.jsonl``) comes back as a pool with the repaired outputs as extra models, ready
+    to import into a labeling session. Returns the CSV and a summary.
+    """
+    root = Path(str(folder or "")).expanduser()
+    if not root.is_dir():
+        raise InvalidInput("folder", f"{str(folder)!r} is not a folder on the server")
+    pool = (root / "prompts.jsonl").is_file()
+    candidates = root.glob("*/*") if pool else root.glob("*")
+    sources = sorted(p for p in candidates if p.suffix.lower() in imaging.IMAGE_SUFFIXES and p.parent.name != "inputs")
+    if not sources:
+        raise InvalidInput("folder", "holds no images (png, jpg, jpeg, webp)")
+    out = ctx.settings.outputs_dir / "hand_repair" / f"batch-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    if pool:
+        shutil.copyfile(root / "prompts.jsonl", out / "prompts.jsonl")
+    rows, before_all, after_all = [], [], []
+    for index, path in enumerate(sources):
+        control.raise_if_stopped()
+        control.report(index / len(sources), f"{index + 1}/{len(sources)}: {path.name}")
+        relative = path.relative_to(root)
+        target = out / (f"{relative.parent.name}__{method}" if pool else ".") / f"{path.stem}.png"
+        if pool:  # keep the original beside the repair, so a session can compare them
+            (out / relative.parent.name).mkdir(exist_ok=True)
+            shutil.copyfile(path, out / relative)
+        try:
+            result = ctx.executor.run(model, HandRepairRequest(path, method=method, **options),
+                                      control.part(index, len(sources)))
+        except InvalidInput as exc:  # e.g. no hand found: recorded, the batch goes on
+            rows.append([str(relative), "", "", "", str(exc)])
+            continue
+        imaging.save_png(result.image, result.recipe, target)
+        after_hands = result.after["hands"]
+        for hand, before in enumerate(result.before["hands"]):
+            after = after_hands[hand]["score"] if hand < len(after_hands) else None
+            rows.append([str(relative), hand, round(before["score"], 4), "" if after is None else round(after, 4), ""])
+            before_all.append(before["score"])
+            if after is not None:
+                after_all.append(after)
+    table = out / "hand_confidence.csv"
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+        writer.writerow(["MEAN", "", round(mean(before_all), 4) if before_all else "",
+                         round(mean(after_all), 4) if after_all else "", f"{method} on {model}"])
+    summary = (f"**{len(sources)} images**, {len(before_all)} hands · mean confidence before "
+               f"{mean(before_all) if before_all else float('nan'):.3f}, after "
+               f"{mean(after_all) if after_all else float('nan'):.3f} · results in `{out}`")
+    control.report(1.0, "done")
+    return table, summary
+
+
+@ui_errors
+def batch_view(ctx: AppContext, folder: str, method: str, model: str, seed: Any, steps: Any, strength: float,
+               text_guidance: float, visual_guidance: float, mask_growth: float, padding: float,
+               request: gr.Request,
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, str]:  # noqa: B008
+    """Batch repair of a folder: the CSV and a summary."""
+    options = {"seed": optional_number(seed), "steps": optional_number(steps), "strength": strength,
+               "text_guidance": text_guidance, "visual_guidance": visual_guidance, "mask_growth": mask_growth,
+               "padding": padding}
+    with run_control(ctx, request, progress) as control:
+        table, text = batch_repair(ctx, folder, method, model, control, **options)
+    return str(table), text
+
+
+def build(ctx: AppContext, hand: dict[str, Any]) -> None:
+    """Lay out the batch accordion under the hand-repair tab, reusing its model and settings."""
+    i18n = ctx.i18n
+    with gr.Accordion(i18n("hand.batch"), open=False), gr.Row():
+        folder = gr.Textbox(label=i18n("hand.folder"))
+        method = gr.Radio(list(METHODS), value="mghand", label=i18n("hand.methods"))
+        run = gr.Button(i18n("hand.batch_run"))
+        csv_file = gr.File(label="CSV", interactive=False)
+        summary = gr.Markdown()
+    batching = run.click(bind(batch_view, ctx), [folder, method, hand["model"], *hand["settings"]],
+                         [csv_file, summary], api_visibility="private", **GPU)
+    hand["stop"].click(None, None, None, cancels=[batching], api_visibility="private", queue=False)

@@ -1,0 +1,52 @@
+"""Batch hand repair under the hand-repair tab: a folder or a pool, a CSV of confidences (tiny profile)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from backends.core.run import RunControl
+from backends.models.cache import ModelCache
+from backends.models.executors import LocalExecutor
+from tabs.common import AppContext, make_i18n
+from tabs.hand_batch import batch_repair
+
+PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "photos"
+
+
+@pytest.fixture(scope="module")
+def ctx(tiny_settings, registry) -> AppContext:
+    return AppContext(tiny_settings, registry, LocalExecutor(ModelCache(registry, tiny_settings)), make_i18n())
+
+
+def test_batch_repair_writes_a_csv_of_confidences(ctx: AppContext, tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("hagrid_call_0413d5c5.jpg", "hagrid_four_06aa70cc.jpg"):
+        shutil.copyfile(PHOTOS / name, folder / name)
+    Image.new("RGB", (128, 128), "gray").save(folder / "no_hand.png")
+    seen: list[float] = []
+    table, summary = batch_repair(ctx, folder, "mghand", "inpaint/sd15",
+                                  RunControl(on_progress=lambda e: seen.append(e.fraction)), seed=0, steps=3)
+    rows = list(csv.reader(table.open()))
+    assert rows[0] == ["image", "hand", "confidence_before", "confidence_after", "note"]
+    hands = [r for r in rows[1:] if r[1] != "" and r[0] != "MEAN"]
+    assert len(hands) >= 2 and all(0 < float(r[2]) <= 1 for r in hands)
+    assert any("No hand found" in r[4] for r in rows)
+    assert rows[-1][0] == "MEAN" and "3 images" in summary and seen[-1] == 1.0
+
+
+def test_batch_repair_of_a_pool_returns_a_pool(ctx: AppContext, tmp_path: Path) -> None:
+    pool = tmp_path / "pool"
+    (pool / "model_a").mkdir(parents=True)
+    shutil.copyfile(PHOTOS / "hagrid_call_0413d5c5.jpg", pool / "model_a" / "it0.jpg")
+    (pool / "prompts.jsonl").write_text(json.dumps({"item_id": "it0", "prompt": "a person waving"}) + "\n")
+    table, _ = batch_repair(ctx, pool, "inpaint", "inpaint/sd15", RunControl(), seed=0, steps=3)
+    out = table.parent
+    assert (out / "prompts.jsonl").is_file() and (out / "model_a" / "it0.jpg").is_file()
+    assert (out / "model_a__inpaint" / "it0.png").is_file()
