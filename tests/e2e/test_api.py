@@ -8,8 +8,9 @@ import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from PIL import Image
 
-from backends import imaging
+from backends.core import imaging
 
 pytestmark = pytest.mark.e2e
 T2I_DEFAULTS = dict(negative_prompt="", seed=None, width=512, height=512, steps=2, guidance=None)
@@ -101,3 +102,14 @@ def test_free_models_unloads_what_is_idle(client: Client) -> None:
     result = client.predict(keys=["t2i/flux-schnell"], api_name="/free_models")
     assert result["freed"] == ["t2i/flux-schnell"]
     assert not any(m["loaded"] for m in client.predict(api_name="/models") if m["key"] == "t2i/flux-schnell")
+
+
+def test_two_calls_at_once_with_one_seed_give_the_serial_image(client: Client, studio) -> None:
+    arguments = dict(prompt="a lighthouse at dusk, 灯塔", models=["t2i/taiyi-sd-1b"],
+                     **{**T2I_DEFAULTS, "seed": 11, "width": 256, "height": 256})
+    serial, _, _ = client.predict(**arguments, api_name="/t2i")
+    jobs = [Client(studio.url, verbose=False).submit(**arguments, api_name="/t2i") for _ in range(2)]
+    expected = Image.open(serial[0]["image"]).tobytes()
+    for job in jobs:
+        gallery, _, _ = job.result(timeout=300)
+        assert Image.open(gallery[0]["image"]).tobytes() == expected
