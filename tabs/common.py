@@ -187,8 +187,23 @@ def gradio_progress(progress: gr.Progress | None) -> Callable[[ProgressEvent], N
 
 
 def load_translations(assets: Path = ASSETS) -> dict[str, dict[str, str]]:
-    """The UI strings per locale, from ``assets/i18n/<locale>.json``."""
-    return {locale: json.loads((assets / "i18n" / f"{locale}.json").read_text("utf-8")) for locale in LOCALES}
+    """The UI strings per locale: ``assets/i18n/<locale>.json`` merged with each tab's ``<tab>.<locale>.json``.
+
+    Raises:
+        ValueError: two files define the same key (one would silently hide the other).
+    """
+    folder = assets / "i18n"
+    translations: dict[str, dict[str, str]] = {}
+    for locale in LOCALES:
+        merged: dict[str, str] = {}
+        for path in [folder / f"{locale}.json", *sorted(folder.glob(f"*.{locale}.json"))]:
+            strings = json.loads(path.read_text("utf-8"))
+            clash = set(strings) & set(merged)
+            if clash:
+                raise ValueError(f"{path.name} redefines {sorted(clash)}")
+            merged.update(strings)
+        translations[locale] = merged
+    return translations
 
 
 def make_i18n(assets: Path = ASSETS) -> gr.I18n:

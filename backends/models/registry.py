@@ -49,10 +49,17 @@ class Registry(Mapping[str, ModelSpec]):
 
 
 def default_registry() -> Registry:
-    """The studio's registry: every catalog, in the order the UI lists them (validated on construction)."""
-    from backends.models.catalog import hand_repair, t2i, tokenize, vision
+    """The studio's registry: every module of ``backends.models.catalog``, ordered by its ``ORDER`` (the order the
+    UI lists them), validated on construction. A new task adds its catalog file and nothing else here."""
+    import importlib
+    import pkgutil
 
-    return Registry((*t2i.SPECS, *hand_repair.SPECS, *tokenize.SPECS, *vision.SPECS))
+    from backends.models import catalog
+
+    modules = [importlib.import_module(f"{catalog.__name__}.{info.name}")
+               for info in pkgutil.iter_modules(catalog.__path__)]
+    modules.sort(key=lambda module: (getattr(module, "ORDER", 100), module.__name__))
+    return Registry(spec for module in modules for spec in module.SPECS)
 
 
 __all__ = ["Registry", "default_registry"]

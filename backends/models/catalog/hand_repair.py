@@ -10,6 +10,7 @@ from backends.models.spec import GenerationDefaults, ModelSpec, SizeRule
 
 _REPAIR = "backends.tasks.hand_repair.repair:HandRepair"
 
+ORDER = 20  # where the UI lists these models
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         key="hand/mediapipe", name="MediaPipe Hands", task="hand",

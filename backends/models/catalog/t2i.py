@@ -11,6 +11,7 @@ from backends.models.spec import GenerationDefaults, ModelSpec, SizeRule
 
 _PIPELINE = "backends.tasks.t2i.pipeline:DiffusersTextToImage"
 
+ORDER = 10  # where the UI lists these models
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         key="t2i/kolors", name="Kolors", task="t2i", backend=_PIPELINE, loader="diffusers",

@@ -13,6 +13,7 @@ _CODEC = "backends.tasks.tokenize.builtin:CodecTokenizer"
 _AUTOENCODER = "backends.tasks.tokenize.autoencoders:AutoencoderTokenizer"
 _RESEARCH = "backends.tasks.tokenize.research.placeholder:ResearchTokenizer"
 
+ORDER = 30  # where the UI lists these models
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         key="tok/pca", name="PCA patch tokenizer (ordered)", task="tok", backend=_CODEC, loader="builtin",

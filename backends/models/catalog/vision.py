@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from backends.models.spec import ModelSpec
 
+ORDER = 90  # where the UI lists these models
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         key="ocr/rapidocr", name="RapidOCR (PP-OCR, zh/en)", task="ocr", backend="backends.vision.ocr:RapidOCRBackend",
