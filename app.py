@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
 from arena.sessions import LabelingService
+from backends.core import imaging
 from backends.core.errors import ModelUnavailable, StudioError
 from backends.core.settings import Settings, env_help
 from backends.models import weights
@@ -70,8 +72,11 @@ def create_context(settings: Settings) -> AppContext:
     """Build the singletons the tabs share. Nothing is loaded: models load on first use."""
     registry = default_registry()
     executor = LocalExecutor(ModelCache(registry, settings))
+    # Pools may be imported from the operator's input roots and from what the studio itself wrote.
     arena = LabelingService.open(settings.data_dir, settings.database_url, settings.admin_password,
-                                 generate=ExecutorGenerator(executor))
+                                 generate=ExecutorGenerator(executor),
+                                 pool_roots=(*settings.input_roots, settings.outputs_dir),
+                                 admin_rate=settings.admin_rate)
     return AppContext(settings=settings, registry=registry, executor=executor, i18n=make_i18n(), arena=arena)
 
 
@@ -123,7 +128,10 @@ def _open_image(path: str | None) -> Any:
 def launch(demo: gr.Blocks, ctx: AppContext, **overrides: object) -> tuple:
     """Serve ``demo`` with the studio's launch options (tests pass ``prevent_thread_lock=True``)."""
     ctx.settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+    # PIL refuses images over the studio's own pixel limit on open (not just its default warning threshold).
+    Image.MAX_IMAGE_PIXELS = imaging.MAX_PIXELS
     options = dict(
+        max_file_size=f"{ctx.settings.max_upload_mb:g}mb",
         server_name=ctx.settings.host,
         server_port=ctx.settings.port,
         i18n=ctx.i18n,

@@ -12,7 +12,7 @@ import hashlib
 import json
 import shutil
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -55,8 +55,13 @@ def fastchat_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def parse_fastchat(lines: Iterable[str]) -> list[dict[str, Any]]:
+def parse_fastchat(lines: Iterable[str], pseudonym: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """Validate FastChat battle JSONL and return rows ready for ``ArenaStore.import_battles``.
+
+    Args:
+        lines: the file's lines.
+        pseudonym: the keyed hash that turns a judge into an annotator id (the labeling service's, so imported
+            judges are as unlinkable as annotators); default an unkeyed hash, for tests.
 
     Raises:
         InvalidInput: naming the first bad line and what is wrong with it (nothing is imported then).
@@ -83,12 +88,14 @@ def parse_fastchat(lines: Iterable[str]) -> list[dict[str, Any]]:
         judge = str(record.get("judge") or "anonymous")
         digest = hashlib.sha256(f"{number}:{line}".encode()).hexdigest()[:24]
         rows.append({
+            "line": number,
             "battle_id": f"imp-{digest}",
             "left_model": record["model_a"].strip(),
             "right_model": record["model_b"].strip(),
             "outcome": _WINNER_TO_OUTCOME[record["winner"]],
             # Judges are pseudonymised like annotators: the export never carries an imported IP or user name.
-            "annotator_id": "j-" + hashlib.sha256(judge.encode()).hexdigest()[:16],
+            "annotator_id": pseudonym(judge) if pseudonym else "j-" + hashlib.sha256(judge.encode())
+            .hexdigest()[:16],
             "tstamp": record.get("tstamp") if isinstance(record.get("tstamp"), int | float) else None,
             "criteria": record.get("criteria") if isinstance(record.get("criteria"), dict) else {},
         })

@@ -1,7 +1,8 @@
 """Rate FastChat battle JSONL from the command line.
 
     python -m arena.leaderboard BATTLES.jsonl [--ties davidson|fastchat] [--bootstrap 1000] [--seed 0]
-        [--ci bootstrap|sandwich] [--min-votes 50] [--level 0.95] [--json OUT.json] [--plots DIR]
+        [--ci bootstrap|sandwich] [--min-votes 50] [--min-battles 10] [--prior 0] [--level 0.95] [--json OUT.json]
+        [--plots DIR]
 
 Each line is one battle: ``{"model_a": ..., "model_b": ..., "winner": "model_a"|"model_b"|"tie"|"tie (bothbad)"}``
 (other keys are ignored; an optional boolean ``a_on_left`` enables the position-bias estimate). Blank lines are
@@ -16,7 +17,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from arena.rating import Battles, Leaderboard, leaderboard
+from arena.board import MIN_BATTLES, Leaderboard, leaderboard
+from arena.rating import Battles
 
 EXIT_BAD_INPUT = 2
 
@@ -59,15 +61,20 @@ def format_table(board: Leaderboard) -> str:
     level = f"{board.level:.0%}"
     nu = "" if board.tie_parameter is None else f", Davidson nu = {board.tie_parameter:.3f}"
     rounds = f"{board.bootstrap} bootstrap rounds, seed {board.seed}" if board.ci == "bootstrap" else "sandwich"
+    prior = f", weak prior {board.prior:g}" if board.prior else ""
     lines = [f"{board.n_battles:,} battles, {len(board.rows)} models, ties: {board.ties}{nu}, "
-             f"tie rate {board.tie_rate:.1%}, {level} CI: {rounds}"]
-    header = f"{'Rank(UB)':>8}  {'Model':<32} {'Rating':>8}  {level + ' CI':>15}  {'Votes':>7}  " \
+             f"tie rate {board.tie_rate:.1%}, {level} CI: {rounds}{prior}"]
+    header = f"{'Group':>5}  {'Rank(UB)':>8}  {'Model':<32} {'Rating':>8}  {level + ' CI':>15}  {'Votes':>7}  " \
              f"{'W/L/T':>17}  {'Online Elo':>10}"
     lines += [header, "-" * len(header)]
     for row in board.rows:
+        rating = "—" if row.rating is None else f"{row.rating:.1f}"
         interval = "" if row.ci_low is None else f"+{row.ci_high - row.rating:.1f}/-{row.rating - row.ci_low:.1f}"
+        if row.rating is not None and row.ci_low is None and row.note:
+            interval = "too few votes"
+        rank = "—" if row.rank_ub is None else str(row.rank_ub)
         flag = "  (preliminary)" if row.preliminary else ""
-        lines.append(f"{row.rank_ub:>8}  {row.model[:32]:<32} {row.rating:>8.1f}  {interval:>15}  "
+        lines.append(f"{row.group:>5}  {rank:>8}  {row.model[:32]:<32} {rating:>8}  {interval:>15}  "
                      f"{row.votes:>7,}  {f'{row.wins}/{row.losses}/{row.ties}':>17}  {row.online_elo:>10.1f}{flag}")
     bias = board.position_bias
     if bias.elo is not None:
@@ -103,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ci", choices=("bootstrap", "sandwich"), default="bootstrap")
     parser.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     parser.add_argument("--min-votes", type=int, default=50, help="fewer votes mark a model preliminary")
+    parser.add_argument("--min-battles", type=int, default=MIN_BATTLES,
+                        help=f"fewer battles: a rating but no interval (default {MIN_BATTLES})")
+    parser.add_argument("--prior", type=float, default=0.0,
+                        help="opt-in weak prior: virtual games per model against a reference, half won, half lost "
+                             "(rates unbeaten models and one-sided groups; default 0: off)")
     parser.add_argument("--json", type=Path, help="write the leaderboard as JSON here")
     parser.add_argument("--plots", type=Path, help="write ratings / win-rate / battle-count PNGs into this folder")
     return parser
@@ -114,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         battles = read_battles(args.battles)
         board = leaderboard(battles, ties=args.ties, bootstrap=args.bootstrap, seed=args.seed, ci=args.ci,
-                            min_votes=args.min_votes, level=args.level)
+                            min_votes=args.min_votes, level=args.level, prior=args.prior,
+                            min_battles=args.min_battles)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

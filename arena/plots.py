@@ -41,25 +41,37 @@ def plot_ratings(board: Leaderboard, title: str | None = None) -> Figure:
     Returns:
         The figure.
     """
-    rows = board.rows
-    figure = _figure(7.5, 1.2 + 0.32 * len(rows))
+    # Only what the battles identify: unrated models are not drawn (the table says why); groups are drawn apart,
+    # each on its own scale.
+    rows = [row for row in board.rows if row.rating is not None]
+    grouped = len(board.groups) > 1
+    figure = _figure(7.5, 1.2 + 0.32 * max(len(rows), 1))
     ax = figure.add_subplot()
     y = np.arange(len(rows))
     for k, row in enumerate(rows):
-        colour = "0.55" if row.preliminary else "C0"
+        colour = "0.55" if row.preliminary or row.ci_low is None else f"C{ord(row.group[-1]) - ord('A')}"
         error = None
         if row.ci_low is not None:
             error = [[row.rating - row.ci_low], [row.ci_high - row.rating]]
         ax.errorbar(row.rating, y[k], xerr=error, fmt="o", color=colour, capsize=3,
-                    markerfacecolor="white" if row.preliminary else colour)
-    ax.set_yticks(y, [f"{row.rank_ub}. {row.model}" for row in rows])
+                    markerfacecolor="white" if row.preliminary or row.ci_low is None else colour)
+    labels = [f"{'—' if row.rank_ub is None else row.rank_ub}. {row.model}" + (f" [{row.group}]" if grouped else "")
+              for row in rows]
+    ax.set_yticks(y, [label_text(label) for label in labels])
     ax.invert_yaxis()
     ax.axvline(1000.0, color="0.8", linewidth=0.8, zorder=0)
-    ax.set_xlabel("rating (Elo scale, mean 1000)")
+    scale = "each group centred on 1000" if grouped else "mean 1000"
+    ax.set_xlabel(f"rating (Elo scale, {scale})")
     ax.grid(axis="x", alpha=0.3)
-    interval = f"{board.level:.0%} {board.ci} CI" if rows and rows[0].ci_low is not None else "no CI"
-    ax.set_title(title or f"Ratings ({board.ties} ties, {interval}; Rank(UB) before each name)")
+    interval = f"{board.level:.0%} {board.ci} CI" if any(row.ci_low is not None for row in rows) else "no CI"
+    ax.set_title(label_text(title) if title else f"Ratings ({board.ties} ties, {interval}; Rank(UB) before each name)")
     return figure
+
+
+def label_text(text: str) -> str:
+    """``text`` shown as typed: matplotlib reads ``$...$`` as mathtext, so a model named ``$5-model`` would crash
+    the figure; escaped dollars are drawn literally."""
+    return text.replace("$", r"\$")
 
 
 def _heat_map(ax: Axes, names: Sequence[str], values: np.ndarray, cmap: str, vmin: float, vmax: float,
@@ -70,8 +82,9 @@ def _heat_map(ax: Axes, names: Sequence[str], values: np.ndarray, cmap: str, vmi
     colours = matplotlib.colormaps[cmap].with_extremes(bad="0.92")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=colours, vmin=vmin, vmax=vmax)
     ticks = np.arange(len(names))
-    ax.set_xticks(ticks, names, rotation=60, ha="right", rotation_mode="anchor")
-    ax.set_yticks(ticks, names)
+    shown = [label_text(name) for name in names]
+    ax.set_xticks(ticks, shown, rotation=60, ha="right", rotation_mode="anchor")
+    ax.set_yticks(ticks, shown)
     if len(names) <= ANNOTATE_UP_TO:
         diverging = cmap == "RdBu"
         for (r, c), value in np.ndenumerate(values):

@@ -1,7 +1,8 @@
 """Ratings for blind side-by-side human-preference votes: Bradley-Terry / Davidson MLE, CIs, Rank(UB), online Elo.
 
 Pure functions over a columnar :class:`Battles` table (numpy/scipy only: no database, no UI, no torch). The
-table lives in :mod:`arena.battle_table`, the solver in :mod:`arena.bt_solver`; both are re-exported here.
+table lives in :mod:`arena.battle_table`, the solver in :mod:`arena.bt_solver`; the board assembled from them
+(groups, identifiable models, intervals, caveats) in :mod:`arena.board`.
 
 Scale
 -----
@@ -27,8 +28,9 @@ Ties (``ties=``)
   fitted then.
 
 Fitting (see :mod:`arena.bt_solver`): battles collapse to per-pair counts and one vectorised Newton solver fits the
-full data and every bootstrap round at once. Unbeaten models (separation) end large but finite, as with FastChat's
-``L-BFGS(maxiter=100, gtol=1e-6)``.
+full data and every bootstrap round at once. An unbeaten model (separation) has no finite estimate: the plain
+:func:`fit` stops where FastChat's ``L-BFGS(maxiter=100, gtol=1e-6)`` would, while :func:`arena.board.leaderboard`
+rates only what the battles identify (see :mod:`arena.identify`) unless a weak prior is asked for.
 
 Uncertainty (``ci=``)
 ---------------------
@@ -52,21 +54,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.special import ndtri
 
 from arena import bt_solver
 from arena.battle_table import OUTCOMES, WINNERS, Battles, Outcome, parse_record
 from arena.bt_solver import ELO_PER_NAT
 
-__all__ = ("OUTCOMES", "WINNERS", "Battles", "CiMethod", "Fit", "Leaderboard", "LeaderboardRow", "Outcome",
-           "PositionBias", "TiesMode", "battle_count_matrix", "fit", "leaderboard", "online_elo", "parse_record",
-           "position_bias", "rank_upper_bound", "win_rate_matrix")
+__all__ = ("OUTCOMES", "WINNERS", "Battles", "CiMethod", "Fit", "Outcome", "PositionBias", "Problem", "TiesMode",
+           "battle_count_matrix", "fit", "online_elo", "parse_record", "position_bias", "problem_for",
+           "rank_upper_bound", "to_ratings", "win_rate_matrix")
 
 TiesMode = Literal["fastchat", "davidson"]
 CiMethod = Literal["bootstrap", "sandwich"]
@@ -130,71 +130,8 @@ class PositionBias:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class LeaderboardRow:
-    """One model on the board. ``ci_low``/``ci_high`` are None when no CI was computed (``bootstrap=0``)."""
-
-    model: str
-    rating: float
-    ci_low: float | None
-    ci_high: float | None
-    rank_ub: int
-    votes: int
-    wins: int
-    losses: int
-    ties: int
-    both_bad: int
-    preliminary: bool
-    online_elo: float
-
-
 @dataclass(frozen=True, eq=False)
-class Leaderboard:
-    """A rated board.
-
-    Attributes:
-        rows: One row per model, best rating first.
-        ties: Ties mode used.
-        ci: CI method used.
-        level: Confidence level of the CIs.
-        n_battles: Battles rated.
-        tie_parameter: Davidson ``nu``; None in ``"fastchat"`` mode.
-        bootstrap: Bootstrap rounds run (0 for sandwich CIs).
-        seed: Seed of the bootstrap generator.
-        min_votes: Rows with fewer votes are marked preliminary.
-        tie_rate: Share of battles that were ties (either kind); report it next to ratings.
-        position_bias: Left-side advantage (empty when no side is known).
-        warnings: Caveats found in the data (separation, disconnected comparison graph).
-        bootstrap_ratings: ``(bootstrap, M)`` ratings per round, columns in ``rows`` order; None for sandwich.
-        battles: The battles that were rated (for figures such as the win-rate matrix).
-    """
-
-    rows: tuple[LeaderboardRow, ...]
-    ties: TiesMode
-    ci: CiMethod
-    level: float
-    n_battles: int
-    tie_parameter: float | None
-    bootstrap: int
-    seed: int
-    min_votes: int
-    tie_rate: float
-    position_bias: PositionBias
-    warnings: tuple[str, ...] = ()
-    bootstrap_ratings: np.ndarray | None = field(default=None, repr=False)
-    battles: Battles | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data in the CLI's schema (rows under ``"models"``)."""
-        return {"models": [asdict(r) for r in self.rows], "ties": self.ties, "ci": self.ci, "level": self.level,
-                "n_battles": self.n_battles, "n_models": len(self.rows), "tie_parameter": self.tie_parameter,
-                "tie_rate": self.tie_rate, "bootstrap": self.bootstrap, "seed": self.seed,
-                "min_votes": self.min_votes, "position_bias": self.position_bias.to_dict(),
-                "warnings": list(self.warnings)}
-
-
-@dataclass(frozen=True, eq=False)
-class _Problem:
+class Problem:
     """Battles collapsed for the solver."""
 
     battles: Battles
@@ -203,7 +140,8 @@ class _Problem:
     model: bt_solver.PairModel
 
 
-def _problem(battles: Battles, ties: str) -> _Problem:
+def problem_for(battles: Battles, ties: str) -> Problem:
+    """The battles compacted and collapsed into cells for the solver (ties mode checked)."""
     if ties not in ("fastchat", "davidson"):
         raise ValueError(f"ties must be 'fastchat' or 'davidson', got {ties!r}")
     if len(battles) == 0:
@@ -213,20 +151,21 @@ def _problem(battles: Battles, ties: str) -> _Problem:
         raise ValueError(f"rating needs at least two models, got {len(battles.models)}")
     design, counts = bt_solver.collapse(battles.a, battles.b, battles.outcome, len(battles.models))
     has_ties = counts[2].sum() > 0
-    return _Problem(battles, design, counts, "davidson" if ties == "davidson" and has_ties else "bt")
+    return Problem(battles, design, counts, "davidson" if ties == "davidson" and has_ties else "bt")
 
 
-def _to_ratings(params: np.ndarray, m: int) -> np.ndarray:
+def to_ratings(params: np.ndarray, m: int) -> np.ndarray:
+    """Natural-log strengths of the first ``m`` models -> Elo-scale ratings with mean 1000 (over those ``m``)."""
     beta = params[..., :m]
     return ELO_PER_NAT * (beta - beta.mean(axis=-1, keepdims=True)) + 1000.0
 
 
-def _fit(problem: _Problem, ties: TiesMode) -> tuple[Fit, np.ndarray]:
+def _fit(problem: Problem, ties: TiesMode) -> tuple[Fit, np.ndarray]:
     result = bt_solver.newton(problem.design, problem.counts, problem.model)
     m = len(problem.battles.models)
     params = result.params[0]
     nu = None if ties == "fastchat" else (math.exp(params[m]) if problem.model == "davidson" else 0.0)
-    fitted = Fit(problem.battles.models, _to_ratings(params, m), ties, nu, -float(result.loss[0]),
+    fitted = Fit(problem.battles.models, to_ratings(params, m), ties, nu, -float(result.loss[0]),
                  int(result.iterations[0]), bool(result.converged[0]))
     return fitted, params
 
@@ -244,7 +183,7 @@ def fit(battles: Battles, ties: TiesMode = "davidson") -> Fit:
     Raises:
         ValueError: No battles, fewer than two models, or an unknown ties mode.
     """
-    return _fit(_problem(battles, ties), ties)[0]
+    return _fit(problem_for(battles, ties), ties)[0]
 
 
 def rank_upper_bound(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
@@ -259,115 +198,6 @@ def rank_upper_bound(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
     """
     low, high = np.asarray(ci_low, dtype=float), np.asarray(ci_high, dtype=float)
     return 1 + (low[None, :] > high[:, None]).sum(axis=1)
-
-
-def leaderboard(battles: Battles, ties: TiesMode = "davidson", bootstrap: int = 1000, seed: int = 0,
-                ci: CiMethod = "bootstrap", min_votes: int = 50, level: float = 0.95) -> Leaderboard:
-    """Rate the battles: point fit, CIs, Rank(UB), tallies, online Elo and position bias.
-
-    Args:
-        battles: The battles, in the order they happened (online Elo uses it; nothing else does).
-        ties: ``"davidson"`` or ``"fastchat"`` (see the module docstring).
-        bootstrap: Bootstrap rounds for ``ci="bootstrap"``; 0 gives no CIs (Rank(UB) is then the plain rank).
-        seed: Seed of ``np.random.default_rng`` for the bootstrap.
-        ci: ``"bootstrap"`` (percentile) or ``"sandwich"`` (Huber, normal).
-        min_votes: Models with fewer votes are marked preliminary.
-        level: Confidence level of the CIs.
-
-    Returns:
-        The :class:`Leaderboard`.
-
-    Raises:
-        ValueError: No battles, fewer than two models, or a bad argument.
-    """
-    if ci not in ("bootstrap", "sandwich"):
-        raise ValueError(f"ci must be 'bootstrap' or 'sandwich', got {ci!r}")
-    if bootstrap < 0 or min_votes < 0 or not 0.0 < level < 1.0:
-        raise ValueError("bootstrap and min_votes must be >= 0 and level in (0, 1)")
-    # 1. Collapse and fit the full data.
-    problem = _problem(battles, ties)
-    battles, m = problem.battles, len(problem.battles.models)
-    point, params = _fit(problem, ties)
-    ratings = point.ratings
-    # 2. Confidence intervals.
-    low = high = samples = None
-    rounds = 0
-    if ci == "sandwich":
-        cov = bt_solver.sandwich_covariance(params, problem.design, problem.counts, problem.model)
-        half = ndtri(0.5 + level / 2.0) * ELO_PER_NAT * np.sqrt(np.maximum(np.diag(cov)[:m], 0.0))
-        low, high = ratings - half, ratings + half
-    elif bootstrap > 0:
-        rounds = bootstrap
-        draws = bt_solver.bootstrap_counts(problem.counts, bootstrap, np.random.default_rng(seed))
-        # Rounds start from the full-data fit (2-3 Newton steps each), unless the MLE is infinite (separation):
-        # then where the iterations stop is the estimate, so every round follows the full fit's path from 0.
-        start = None if _separated(problem) else params
-        samples = _to_ratings(bt_solver.newton(problem.design, draws, problem.model, init=start).params, m)
-        low, high = np.quantile(samples, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
-    # 3. Rank(UB); without intervals it is the plain competition rank.
-    rank = rank_upper_bound(ratings if low is None else low, ratings if high is None else high)
-    # 4. Tallies, side columns, caveats.
-    tally = _tallies(battles)
-    online = online_elo(battles)
-    order = sorted(range(m), key=lambda k: (-ratings[k], battles.models[k]))
-    rows = tuple(
-        LeaderboardRow(
-            model=battles.models[k], rating=float(ratings[k]),
-            ci_low=None if low is None else float(low[k]), ci_high=None if high is None else float(high[k]),
-            rank_ub=int(rank[k]), votes=int(tally["votes"][k]), wins=int(tally["wins"][k]),
-            losses=int(tally["losses"][k]), ties=int(tally["ties"][k]), both_bad=int(tally["both_bad"][k]),
-            preliminary=bool(tally["votes"][k] < min_votes), online_elo=float(online[battles.models[k]]))
-        for k in order)
-    return Leaderboard(
-        rows=rows, ties=ties, ci=ci, level=level, n_battles=len(battles), tie_parameter=point.tie_parameter,
-        bootstrap=rounds, seed=seed, min_votes=min_votes, tie_rate=float(np.mean(battles.outcome >= 2)),
-        position_bias=position_bias(battles, level=level), warnings=_caveats(problem, tally),
-        bootstrap_ratings=None if samples is None else samples[:, order], battles=battles)
-
-
-def _tallies(battles: Battles) -> dict[str, np.ndarray]:
-    m, a, b, out = len(battles.models), battles.a, battles.b, battles.outcome
-
-    def count(index: np.ndarray) -> np.ndarray:
-        return np.bincount(index, minlength=m)
-
-    tie, bad = out >= 2, out == 3
-    return {"votes": count(a) + count(b),
-            "wins": count(a[out == 0]) + count(b[out == 1]),
-            "losses": count(a[out == 1]) + count(b[out == 0]),
-            "ties": count(a[tie]) + count(b[tie]),
-            "both_bad": count(a[bad]) + count(b[bad])}
-
-
-def _separated(problem: _Problem) -> bool:
-    """Whether the MLE is infinite: some group of models never lost (nor tied) against the others, i.e. the
-    directed graph with an edge from each loser to its winner (ties both ways) is not strongly connected
-    (Ford 1957, "Solution of a ranking problem from binary comparisons")."""
-    design, counts, m = problem.design, problem.counts, len(problem.battles.models)
-    ties = counts[2] > 0
-    up = (counts[0] > 0) | ties  # i won or tied against j: edge j -> i
-    down = (counts[1] > 0) | ties
-    rows = np.concatenate([design.j[up], design.i[down]])
-    cols = np.concatenate([design.i[up], design.j[down]])
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(m, m))
-    return connected_components(graph, directed=True, connection="strong")[0] > 1
-
-
-def _caveats(problem: _Problem, tally: dict[str, np.ndarray]) -> tuple[str, ...]:
-    """Human-readable warnings about what the ratings can and cannot say."""
-    notes = []
-    design, m = problem.design, len(problem.battles.models)
-    graph = coo_matrix((np.ones(len(design.i)), (design.i, design.j)), shape=(m, m))
-    groups = connected_components(graph, directed=False)[0]
-    if groups > 1:
-        notes.append(f"the comparison graph has {groups} disconnected groups: ratings across groups are not "
-                     "comparable")
-    for k, name in enumerate(problem.battles.models):
-        if tally["losses"][k] == 0 and tally["ties"][k] == 0:
-            notes.append(f"{name} never lost or tied: its rating is only a lower bound")
-        elif tally["wins"][k] == 0 and tally["ties"][k] == 0:
-            notes.append(f"{name} never won or tied: its rating is only an upper bound")
-    return tuple(notes)
 
 
 def online_elo(battles: Battles, k: float = 4, scale: float = 400, base: float = 10,

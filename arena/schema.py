@@ -113,6 +113,29 @@ votes = Table(
 )
 
 
+# Admin actions: who (the client's address), what and when, whether it was allowed; never a password. The
+# per-client rate limit counts these rows, so it holds across replicas sharing the database.
+admin_audit = Table(
+    "admin_audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("client", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Index("audit_client_time", "client", "at"),
+)
+
+# Per-annotator invite tokens: the token itself is never stored, only its keyed hash (the annotator id it grants).
+invites = Table(
+    "invites", metadata,
+    Column("session_id", ForeignKey("sessions.id"), primary_key=True),
+    Column("annotator_id", String(64), primary_key=True),
+    Column("alias", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+
 @dataclass(frozen=True)
 class Session:
     """A labeling session as stored.

@@ -16,6 +16,7 @@ from backends.core.errors import InvalidInput
 from backends.core.text import check_prompt
 from backends.core.validation import check_number
 
+IDENTITIES = ("name", "invite", "hf")  # how annotators are identified (see SessionConfig.identity)
 TASKS = ("t2i", "tryon", "hand", "tok", "face")
 DEFAULT_CRITERIA: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "t2i": ("prompt_following", "aesthetics", "text_rendering", "structure"),
@@ -44,6 +45,10 @@ class SessionConfig:
         overlap_rate: share of pairs that another annotator already judged (for agreement).
         target_votes: votes after which the session is complete.
         min_votes: votes a model needs before its rating stops being "preliminary".
+        identity: who may label: ``name`` (any name, as typed), ``invite`` (a token the admin created) or ``hf``
+            (signed in with Hugging Face, on Spaces).
+        prior: opt-in weak prior of the leaderboard: virtual games per model against a reference, half won and
+            half lost (0: off; rates unbeaten models at the price of pulling ratings towards the reference).
         max_votes_per_minute: per-annotator rate limit.
         prompts: live mode: the prompt pool.
         seed: live mode: base seed (item i uses seed + i on both sides).
@@ -64,6 +69,8 @@ class SessionConfig:
     overlap_rate: float = 0.1
     target_votes: int = 200
     min_votes: int = 50
+    prior: float = 0.0
+    identity: str = "name"
     max_votes_per_minute: int = 30
     prompts: tuple[str, ...] = ()
     seed: int = 0
@@ -93,6 +100,9 @@ class SessionConfig:
             check_number(getattr(self, field_name), field_name, minimum=0, maximum=0.5)
         check_number(self.target_votes, "target_votes", minimum=1, maximum=10_000_000, integer=True)
         check_number(self.min_votes, "min_votes", minimum=0, maximum=1_000_000, integer=True)
+        check_number(self.prior, "prior", minimum=0, maximum=1000)
+        if self.identity not in IDENTITIES:
+            raise InvalidInput("identity", f"{self.identity!r} is not one of {', '.join(IDENTITIES)}")
         check_number(self.max_votes_per_minute, "max_votes_per_minute", minimum=1, maximum=600, integer=True)
         models = tuple(dict.fromkeys(m.strip() for m in self.models if m.strip()))
         prompts = tuple(check_prompt(p, "prompts") for p in self.prompts if str(p).strip())
@@ -106,6 +116,6 @@ class SessionConfig:
             name=name, task=self.task, mode=self.mode, models=models, criteria=criteria, outcomes=outcomes,
             reveal=self.reveal, gold_rate=float(self.gold_rate), repeat_rate=float(self.repeat_rate),
             overlap_rate=float(self.overlap_rate), target_votes=int(self.target_votes), min_votes=int(self.min_votes),
-            max_votes_per_minute=int(self.max_votes_per_minute), prompts=prompts, seed=int(self.seed),
-            width=int(self.width), height=int(self.height), steps=self.steps,
+            prior=float(self.prior), identity=self.identity, max_votes_per_minute=int(self.max_votes_per_minute),
+            prompts=prompts, seed=int(self.seed), width=int(self.width), height=int(self.height), steps=self.steps,
         )

@@ -37,10 +37,12 @@ from arena.session_config import DEFAULT_CRITERIA, TASKS, SessionConfig
 from arena.store import ArenaStore
 from backends.core.errors import InvalidInput
 from backends.core.imaging import load_image
+from backends.core.paths import confine
 from backends.core.text import check_prompt, detect_language
 from backends.core.validation import check_number
 
 if TYPE_CHECKING:
+    from arena import board as boards
     from arena import rating
 
 __all__ = ["DEFAULT_CRITERIA", "TASKS", "LabelingService", "LiveGenerator", "ServedBattle", "SessionConfig"]
@@ -70,14 +72,19 @@ class LabelingService:
         generate: live-mode generator (None: live sessions cannot be filled).
         rng: random source for pairing and sides (seeded in tests).
         display_size: long side, in pixels, of images served to annotators.
+        pool_roots: server folders pools may be imported from (empty: none; in-process callers pass paths they
+            wrote themselves through ``import_pool(..., trusted=True)``).
+        admin_rate: admin calls per client per minute (a refused password counts five times).
     """
 
     def __init__(self, store: ArenaStore, secret: bytes, admin_password: str = "",
                  generate: LiveGenerator | None = None, rng: random.Random | None = None,
-                 display_size: int = 768) -> None:
+                 display_size: int = 768, pool_roots: tuple[Path, ...] = (), admin_rate: int = 30) -> None:
         self.store = store
         self.secret = secret
         self.admin_password = admin_password
+        self.pool_roots = pool_roots
+        self.admin_rate = admin_rate
         self.generate = generate
         self.rng = rng or random.Random(secrets.randbits(64))
         self.display_size = display_size
@@ -87,28 +94,46 @@ class LabelingService:
 
     @classmethod
     def open(cls, data_dir: Path, database_url: str = "", admin_password: str = "",
-             generate: LiveGenerator | None = None) -> LabelingService:
-        """The studio's service: store under ``data_dir/arena`` and a secret created there on first use."""
+             generate: LiveGenerator | None = None, **options: Any) -> LabelingService:
+        """The studio's service: store under ``data_dir/arena`` and a secret created there on first use; other
+        keyword arguments as for the constructor."""
         store = ArenaStore.open(data_dir, database_url)
         key_file = data_dir / "arena" / "annotator.key"
         if not key_file.exists():
             key_file.write_bytes(secrets.token_bytes(32))
             key_file.chmod(0o600)
-        return cls(store, key_file.read_bytes(), admin_password, generate)
+        return cls(store, key_file.read_bytes(), admin_password, generate, **options)
 
     # ----------------------------------------------------------------------------------------------------------------
     # Admin
     # ----------------------------------------------------------------------------------------------------------------
-    def require_admin(self, password: Any) -> None:
-        """Raise unless ``password`` is the admin password."""
+    def require_admin(self, password: Any, action: str = "admin", target: Any = "", client: str = "local") -> None:
+        """Raise unless ``password`` is the admin password; every attempt is audited and rate-limited per client.
+
+        Args:
+            password: what the client sent.
+            action: the admin action, for the audit log (e.g. ``"create_session"``).
+            target: what it acts on (a session id, model keys), for the audit log.
+            client: who asks (the client's address), for the audit log and the rate limit.
+        """
         if not self.admin_password:
             raise InvalidInput("admin_password", "session admin is disabled: set STUDIO_ADMIN_PASSWORD and restart")
-        if not isinstance(password, str) or not hmac.compare_digest(password.encode(), self.admin_password.encode()):
+        who, what = str(client or "unknown"), str(target or "")
+        calls, refused = self.store.admin_calls(who, time.time() - 60)
+        if calls + 4 * refused >= self.admin_rate:
+            self.store.audit(who, action, what, ok=False)
+            raise InvalidInput("admin_password", "too many admin requests from this client; wait a minute")
+        if not isinstance(password, str) or not password:
+            self.store.audit(who, action, what, ok=False)
+            raise InvalidInput("admin_password", "enter the admin password (STUDIO_ADMIN_PASSWORD)")
+        ok = hmac.compare_digest(password.encode(), self.admin_password.encode())
+        self.store.audit(who, action, what, ok=ok)
+        if not ok:
             raise InvalidInput("admin_password", "wrong admin password")
 
-    def create_session(self, password: Any, config: SessionConfig) -> Session:
+    def create_session(self, password: Any, config: SessionConfig, client: str = "local") -> Session:
         """Create a session (and, in live mode, its prompt pool)."""
-        self.require_admin(password)
+        self.require_admin(password, "create_session", getattr(config, "name", ""), client)
         config = config.validated()
         if config.mode == "live":
             if self.generate is None:
@@ -126,18 +151,21 @@ class LabelingService:
             self.store.add_items(session_id, records)
         return session
 
-    def import_pool(self, password: Any, session_id: Any, folder: Any) -> dict[str, Any]:
+    def import_pool(self, password: Any, session_id: Any, folder: Any, client: str = "local",
+                    trusted: bool = False) -> dict[str, Any]:
         """Import pre-generated outputs: ``<folder>/prompts.jsonl`` and ``<folder>/<model>/<item_id>.png``.
 
         Everything is validated before anything is written; a missing or corrupt image or a bad prompts line is
-        an error naming it, and the session is left as it was.
+        an error naming it, and the session is left as it was. A folder a client names must lie under
+        ``pool_roots``; ``trusted`` is for folders the studio wrote itself.
         """
-        self.require_admin(password)
+        self.require_admin(password, "import_pool", session_id, client)
         session = self.store.session(session_id)
         if session.mode != "pool":
             raise InvalidInput("session", f"{session.id} is a {session.mode} session; pools go into pool sessions")
+        root = Path(str(folder)) if trusted else confine(folder, self.pool_roots, "folder", "STUDIO_INPUT_ROOTS")
         # 1. validate every file first (nothing is written if one is missing or corrupt)
-        planned, names = scan_pool(Path(str(folder or "")).expanduser(), session.models)
+        planned, names = scan_pool(root, session.models)
         # 2. store normalised images (content-addressed), then all rows in one transaction
         records = [
             ItemRecord(
@@ -153,27 +181,29 @@ class LabelingService:
             self.store.update_config(session.id, {**session.config, "models": sorted(names.values())})
         return {"session": session.id, "items": added, "models": sorted(names.values())}
 
-    def import_battles(self, password: Any, path: Any, name: Any = "Imported battles") -> dict[str, Any]:
-        """Import a FastChat battle JSONL file as a new session of battle logs (no images)."""
-        self.require_admin(password)
+    def import_battles(self, password: Any, path: Any, name: Any = "Imported battles",
+                       client: str = "local") -> dict[str, Any]:
+        """Import a FastChat battle JSONL file (an upload) as a new session of battle logs (no images), all or
+        nothing: a battle imported before is an error naming its line, and no session is left behind."""
+        self.require_admin(password, "import_battles", name, client)
         file = Path(str(path or "")).expanduser()
         if not file.is_file():
             raise InvalidInput("path", f"{str(path)!r} is not a file on the server")
         with file.open(encoding="utf-8", errors="strict") as handle:
             try:
-                rows = export.parse_fastchat(handle)
+                rows = export.parse_fastchat(handle, self._keyed)
             except UnicodeDecodeError as exc:
                 raise InvalidInput("path", "the file is not UTF-8 text") from exc
         models = sorted({r["left_model"] for r in rows} | {r["right_model"] for r in rows})
         config = asdict(SessionConfig(name=check_prompt(name, "name"), models=tuple(models)))
         session_id = f"imported-{secrets.token_hex(4)}"
-        self.store.create_session(session_id, config["name"], "t2i", "imported", config)
-        self.store.import_battles(session_id, rows)
+        self.store.import_battles({"id": session_id, "name": config["name"], "task": "t2i", "config": config}, rows)
         return {"session": session_id, "battles": len(rows), "models": models}
 
-    def set_excluded(self, password: Any, session_id: Any, annotator_ids: Any, excluded: bool = True) -> int:
+    def set_excluded(self, password: Any, session_id: Any, annotator_ids: Any, excluded: bool = True,
+                     client: str = "local") -> int:
         """Leave annotators out of the leaderboard (or bring them back)."""
-        self.require_admin(password)
+        self.require_admin(password, "set_excluded", session_id, client)
         session = self.store.session(session_id)
         ids = [a.strip() for a in (annotator_ids if isinstance(annotator_ids, list) else str(annotator_ids or "")
                                    .split(",")) if a.strip()]
@@ -181,14 +211,14 @@ class LabelingService:
             raise InvalidInput("annotators", "name at least one annotator id (see the quality table)")
         return self.store.set_excluded(session.id, ids, excluded)
 
-    def close_session(self, password: Any, session_id: Any) -> None:
+    def close_session(self, password: Any, session_id: Any, client: str = "local") -> None:
         """Close a session: no more battles; ``after_session`` reveals become visible."""
-        self.require_admin(password)
+        self.require_admin(password, "close_session", session_id, client)
         self.store.set_session_status(self.store.session(session_id).id, "closed")
 
-    def export(self, password: Any, session_id: Any, kind: str, out_dir: Path) -> Path:
+    def export(self, password: Any, session_id: Any, kind: str, out_dir: Path, client: str = "local") -> Path:
         """Export a session: ``fastchat`` battle JSONL, ``preferences`` JSONL, or a ``dataset`` zip with images."""
-        self.require_admin(password)
+        self.require_admin(password, "export", session_id, client)
         session = self.store.session(session_id)
         rows = self.store.battle_rows(session.id)
         stem = out_dir / f"{session.id}-{secrets.token_hex(3)}"
@@ -214,13 +244,57 @@ class LabelingService:
         name = annotator.strip()
         if len(name) > 64 or any(ord(c) < 32 for c in name):
             raise InvalidInput("annotator", "at most 64 printable characters")
-        digest = hmac.new(self.secret, name.casefold().encode(), hashlib.sha256).hexdigest()
-        return f"a-{digest[:16]}"
+        return self._keyed(name)
 
-    def next_battle(self, session_id: Any, annotator: Any, group: str = "") -> ServedBattle:
+    def _keyed(self, text: str) -> str:
+        """The keyed hash every annotator and imported judge is stored as."""
+        return "a-" + hmac.new(self.secret, text.strip().casefold().encode(), hashlib.sha256).hexdigest()[:16]
+
+    def create_invites(self, password: Any, session_id: Any, aliases: Any, client: str = "local") -> list[dict]:
+        """Per-annotator invite tokens for a session whose identity is ``invite`` (admin).
+
+        Args:
+            password: the admin password.
+            session_id: the session.
+            aliases: one alias per annotator (a list, or text with one per line or comma-separated); shown in
+                quality tables instead of the token's hash.
+            client: who asks, for the audit log.
+
+        Returns:
+            ``[{"alias", "token"}]``: give each annotator their token; it is shown only now (only a keyed hash of
+            it is stored).
+        """
+        self.require_admin(password, "create_invites", session_id, client)
+        session = self.store.session(session_id)
+        names = aliases if isinstance(aliases, list) else str(aliases or "").replace(",", "\n").splitlines()
+        names = [check_prompt(a, "aliases")[:64] for a in names if str(a).strip()]
+        if not names or len(names) > 1000:
+            raise InvalidInput("aliases", "give 1 to 1000 aliases, one per annotator")
+        tokens = [secrets.token_urlsafe(18) for _ in names]
+        self.store.add_invites(session.id, [(self._keyed(t), a) for t, a in zip(tokens, names, strict=True)])
+        return [{"alias": a, "token": t} for a, t in zip(names, tokens, strict=True)]
+
+    def annotator_id(self, session: Session, annotator: Any, verified: str | None = None) -> str:
+        """The annotator's stored id under the session's identity policy.
+
+        ``name``: any name (a pseudonym of it); ``invite``: a token the admin created for this session; ``hf``: the
+        Hugging Face user the server verified (``verified``, from the sign-in), never a typed name.
+        """
+        identity = session.config.get("identity", "name")
+        if identity == "hf":
+            if not verified:
+                raise InvalidInput("annotator", "this session needs you to sign in with Hugging Face first")
+            return self._keyed(f"hf:{verified}")
+        annotator_id = self.pseudonym(annotator)
+        if identity == "invite" and annotator_id not in self.store.invite_aliases(session.id):
+            raise InvalidInput("annotator", "this session needs the invite token its admin gave you")
+        return annotator_id
+
+    def next_battle(self, session_id: Any, annotator: Any, group: str = "",
+                    verified: str | None = None) -> ServedBattle:
         """The annotator's next battle: an unvoted one they were already served, else a new one."""
         session = self.store.session(session_id)
-        annotator_id = self.pseudonym(annotator)
+        annotator_id = self.annotator_id(session, annotator, verified)
         if session.mode == "imported":
             raise InvalidInput("session", f"{session.id} holds imported battle logs; there is nothing to label")
         self.store.ensure_annotator(session.id, annotator_id, str(group or "")[:64])
@@ -235,13 +309,14 @@ class LabelingService:
                     return self._nothing(session, annotator_id, "you have judged every pair in this session")
         return self._serve(session, battle, annotator_id)
 
-    def vote(self, battle_id: Any, annotator: Any, outcome: Any, criteria: Any = None) -> dict[str, Any]:
+    def vote(self, battle_id: Any, annotator: Any, outcome: Any, criteria: Any = None,
+             verified: str | None = None) -> dict[str, Any]:
         """Record a vote (durably) and return what the reveal policy allows."""
         battle = self.store.battle(battle_id)
-        annotator_id = self.pseudonym(annotator)
+        session = self.store.session(battle.session_id)
+        annotator_id = self.annotator_id(session, annotator, verified)
         if battle.kind == "imported" or battle.annotator_id != annotator_id:
             raise InvalidInput("battle_id", "this battle was not served to this annotator")
-        session = self.store.session(battle.session_id)
         config = session.config
         if outcome not in config["outcomes"]:
             raise InvalidInput("outcome", f"{outcome!r} is not one of {', '.join(config['outcomes'])}")
@@ -292,9 +367,10 @@ class LabelingService:
 
     def leaderboard(self, session_id: Any, ties: str = "davidson", criterion: str = "overall",
                     language: str = "all", group: str = "all", exclude_flagged: bool = False, bootstrap: int = 200,
-                    seed: int = 0, ci: str = "bootstrap") -> tuple[rating.Leaderboard, dict[str, Any]]:
-        """The session's leaderboard (object for plots, and JSON), on the requested slice."""
-        from arena import rating
+                    seed: int = 0, ci: str = "bootstrap") -> tuple[boards.Leaderboard, dict[str, Any]]:
+        """The session's leaderboard (object for plots, and JSON), on the requested slice, with the session's
+        weak prior (0: none)."""
+        from arena.board import leaderboard
 
         if ties not in ("davidson", "fastchat"):
             raise InvalidInput("ties", f"{ties!r} is not davidson or fastchat")
@@ -303,8 +379,8 @@ class LabelingService:
         battles = self.battles_for_rating(session.id, criterion, language, group, exclude_flagged)
         if len(battles) == 0:
             raise InvalidInput("session", f"{session.id} has no countable votes for this slice yet")
-        board = rating.leaderboard(battles, ties=ties, bootstrap=bootstrap, seed=int(seed), ci=ci,
-                                   min_votes=session.config.get("min_votes", 50))
+        board = leaderboard(battles, ties=ties, bootstrap=bootstrap, seed=int(seed), ci=ci,
+                            min_votes=session.config.get("min_votes", 50), prior=session.config.get("prior", 0.0))
         data = board.to_dict()
         data.update({"session": session.id, "criterion": criterion, "language": language, "group": group,
                      "exclude_flagged": bool(exclude_flagged)})
@@ -314,8 +390,10 @@ class LabelingService:
         """Per-annotator quality and agreement (overall and per criterion)."""
         session = self.store.session(session_id)
         rows = self.store.battle_rows(session.id)
+        aliases = self.store.invite_aliases(session.id)
         return {
-            "annotators": [q.to_dict() for q in quality.annotator_quality(rows)],
+            "annotators": [{**q.to_dict(), "alias": aliases.get(q.annotator, "")}
+                           for q in quality.annotator_quality(rows)],
             "agreement": {"overall": quality.agreement(rows),
                           **{c: quality.agreement(rows, c) for c in session.config.get("criteria", [])}},
         }

@@ -28,8 +28,10 @@ from arena.schema import (
     Battle,
     ItemRecord,
     Session,
+    admin_audit,
     annotators,
     battles,
+    invites,
     items,
     metadata,
     outputs,
@@ -93,6 +95,47 @@ class ArenaStore:
         """A read-only connection (on SQLite a deferred transaction, which never waits for writers in WAL)."""
         with self.engine.connect() as connection:
             yield connection.execution_options(read_only=True)
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # Admin audit log and invites
+    # ----------------------------------------------------------------------------------------------------------------
+    def audit(self, client: str, action: str, target: str, ok: bool) -> None:
+        """Record an admin action (who, what, when, allowed or not); never pass secrets here."""
+        with self.transaction() as db:
+            db.execute(insert(admin_audit).values(at=time.time(), client=client[:128], action=action[:64],
+                                                  target=target[:256], ok=bool(ok)))
+
+    def admin_calls(self, client: str, since: float) -> tuple[int, int]:
+        """Admin calls of ``client`` since ``since`` (Unix time): all of them, and the refused ones."""
+        with self.reading() as db:
+            total, refused = db.execute(
+                select(func.count(), func.count().filter(admin_audit.c.ok.is_(False)))
+                .where(admin_audit.c.client == client, admin_audit.c.at >= since)).one()
+        return int(total), int(refused)
+
+    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The latest admin actions, newest first."""
+        with self.reading() as db:
+            rows = db.execute(select(admin_audit).order_by(admin_audit.c.id.desc()).limit(limit)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def add_invites(self, session_id: str, entries: Sequence[tuple[str, str]]) -> None:
+        """Store invites as ``(annotator id, alias)`` pairs, all or nothing."""
+        now = time.time()
+        try:
+            with self.transaction() as db:
+                for annotator_id, alias in entries:
+                    db.execute(insert(invites).values(session_id=session_id, annotator_id=annotator_id,
+                                                      alias=alias, created_at=now))
+        except IntegrityError as exc:
+            raise InvalidInput("aliases", "an invite with this token exists already; create new ones") from exc
+
+    def invite_aliases(self, session_id: str) -> dict[str, str]:
+        """Annotator id -> alias of the session's invites."""
+        with self.reading() as db:
+            rows = db.execute(select(invites.c.annotator_id, invites.c.alias)
+                              .where(invites.c.session_id == session_id)).all()
+        return {r.annotator_id: r.alias for r in rows}
 
     # ----------------------------------------------------------------------------------------------------------------
     # Sessions and annotators
@@ -285,27 +328,51 @@ class ArenaStore:
         except IntegrityError as exc:
             raise InvalidInput("battle_id", f"battle {battle.id} already has a vote (one vote per battle)") from exc
 
-    def import_battles(self, session_id: str, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert imported battle logs (a battle and its vote per row, annotators as needed) in one transaction."""
+    def import_battles(self, session: dict[str, Any], rows: Sequence[dict[str, Any]]) -> int:
+        """Create ``session`` (id, name, task, config) with imported battle logs (a battle and its vote per row,
+        annotators as needed): all in one transaction, so a failure leaves no session behind.
+
+        Raises:
+            InvalidInput: a battle was imported before (naming its line and the session holding it).
+        """
         now = time.time()
-        with self.transaction() as db:
-            known = set(db.execute(select(annotators.c.id).where(annotators.c.session_id == session_id)).scalars())
-            for row in rows:
-                if row["annotator_id"] not in known:
-                    known.add(row["annotator_id"])
-                    db.execute(insert(annotators).values(session_id=session_id, id=row["annotator_id"],
-                                                         group_name=row.get("group", ""), excluded=False,
-                                                         created_at=now))
-                stamp = row.get("tstamp") or now
-                db.execute(insert(battles).values(
-                    id=row["battle_id"], session_id=session_id, item_id=None, annotator_id=row["annotator_id"],
-                    kind="imported", left_model=row["left_model"], right_model=row["right_model"], left_image=None,
-                    right_image=None, gold_answer=None, repeat_of=None, served_at=stamp))
-                db.execute(insert(votes).values(
-                    battle_id=row["battle_id"], session_id=session_id, annotator_id=row["annotator_id"],
-                    outcome=row["outcome"], criteria=row.get("criteria") or {}, seconds_to_vote=None,
-                    created_at=stamp))
+        session_id = session["id"]
+        try:
+            with self.transaction() as db:
+                db.execute(insert(sessions).values(**session, mode="imported", status="open", created_at=now))
+                known: set[str] = set()
+                for row in rows:
+                    if row["annotator_id"] not in known:
+                        known.add(row["annotator_id"])
+                        db.execute(insert(annotators).values(session_id=session_id, id=row["annotator_id"],
+                                                             group_name=row.get("group", ""), excluded=False,
+                                                             created_at=now))
+                    stamp = row.get("tstamp") or now
+                    db.execute(insert(battles).values(
+                        id=row["battle_id"], session_id=session_id, item_id=None, annotator_id=row["annotator_id"],
+                        kind="imported", left_model=row["left_model"], right_model=row["right_model"],
+                        left_image=None, right_image=None, gold_answer=None, repeat_of=None, served_at=stamp))
+                    db.execute(insert(votes).values(
+                        battle_id=row["battle_id"], session_id=session_id, annotator_id=row["annotator_id"],
+                        outcome=row["outcome"], criteria=row.get("criteria") or {}, seconds_to_vote=None,
+                        created_at=stamp))
+        except IntegrityError as exc:
+            raise self._duplicate_import(rows) from exc
         return len(rows)
+
+    def _duplicate_import(self, rows: Sequence[dict[str, Any]]) -> InvalidInput:
+        """The error for an import that hit a battle stored before: names the first such line and its session."""
+        line_of = {row["battle_id"]: row.get("line") for row in rows}
+        ids = list(line_of)
+        with self.reading() as db:
+            for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+                found = db.execute(select(battles.c.id, battles.c.session_id)
+                                   .where(battles.c.id.in_(ids[start:start + 900]))).all()
+                if found:
+                    first = min(found, key=lambda hit: line_of[hit.id])
+                    return InvalidInput("battles", f"line {line_of[first.id]} was imported before (into session "
+                                                   f"{first.session_id!r}); nothing was imported")
+        return InvalidInput("battles", "the file repeats a battle; nothing was imported")
 
     def battle_rows(self, session_id: str) -> list[dict[str, Any]]:
         """Every battle of a session joined with its vote (None when not voted) and its item's language."""

@@ -6,7 +6,7 @@ gradient, the very same resampled counts as ours) is printed too, so the part of
 the batched solver alone is visible.
 
 1,000,000 simulated battles among 64 models (seeded; 10% skill-independent ties), 1,000 bootstrap rounds,
-``fastchat`` ties mode. Ours: ``arena.rating.leaderboard`` end to end from the in-memory battles (collapse, full
+``fastchat`` ties mode. Ours: ``arena.board.leaderboard`` end to end from the in-memory battles (collapse, full
 fit, multinomial resampling, all rounds in one batched Newton solve, percentile CIs, Rank(UB), tallies, online
 Elo). Baseline: the method of FastChat's ``compute_bt`` / ``compute_bootstrap_bt``, one
 ``scipy.optimize.minimize(method="L-BFGS-B")`` per round (analytic gradient, mean weighted cross-entropy, theta
@@ -31,7 +31,8 @@ from scipy.optimize import minimize
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from arena import bt_solver
-from arena.rating import Battles, leaderboard, online_elo
+from arena.board import leaderboard
+from arena.rating import Battles, online_elo
 
 LN10 = math.log(10.0)
 

@@ -3,7 +3,6 @@ keyboard shortcuts, optional per-criterion choices, and the reveal the session's
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import gradio as gr
@@ -54,7 +53,8 @@ def show(served: Any) -> list[Any]:
 
 
 @ui_errors
-def arena_next(ctx: AppContext, session: str, annotator: str, group: str) -> tuple[dict[str, Any], Any, Any, Any]:
+def arena_next(ctx: AppContext, session: str, annotator: str, group: str,
+               profile: gr.OAuthProfile | None = None) -> tuple[dict[str, Any], Any, Any, Any]:
     """Serve the annotator's next blind battle (or the unvoted one they already have).
 
     Args:
@@ -66,12 +66,13 @@ def arena_next(ctx: AppContext, session: str, annotator: str, group: str) -> tup
         The battle as JSON (battle_id, prompt, criteria, outcomes, progress; no model names), image A, image B,
         and the input image for conditional tasks (None otherwise).
     """
-    served = ctx.arena.next_battle(session, annotator, group)
+    served = ctx.arena.next_battle(session, annotator, group, verified=signed_in(profile))
     return served.public(), served.left, served.right, served.input_image
 
 
 @ui_errors
-def arena_vote(ctx: AppContext, battle_id: str, annotator: str, outcome: str, criteria: dict | None) -> dict[str, Any]:
+def arena_vote(ctx: AppContext, battle_id: str, annotator: str, outcome: str, criteria: dict | None,
+               profile: gr.OAuthProfile | None = None) -> dict[str, Any]:
     """Record a vote on a battle served to this annotator; returns the reveal the session's policy allows.
 
     Args:
@@ -80,22 +81,32 @@ def arena_vote(ctx: AppContext, battle_id: str, annotator: str, outcome: str, cr
         outcome: one of left, right, both_good, both_bad, skip (as the session allows).
         criteria: optional {criterion: left|right|tie|skip}.
     """
-    return ctx.arena.vote(battle_id, annotator, outcome, criteria)
+    return ctx.arena.vote(battle_id, annotator, outcome, criteria, verified=signed_in(profile))
 
 
 @ui_errors
-def next_from_form(ctx: AppContext, session: str, annotator: str, group: str) -> list[Any]:
+def next_from_form(ctx: AppContext, session: str, annotator: str, group: str,
+                   profile: gr.OAuthProfile | None = None) -> list[Any]:
     """Start: the annotator's next battle on screen."""
-    return [""] + show(ctx.arena.next_battle(session, annotator, group))
+    return [""] + show(ctx.arena.next_battle(session, annotator, group, verified=signed_in(profile)))
 
 
 @ui_errors
 def vote_from_form(ctx: AppContext, value: str, session: str, annotator: str, group: str, current: str,
-                   names: list[str], *choices: Any) -> list[Any]:
-    """A vote button: record the vote with its criteria, show the reveal, serve the next battle."""
+                   names: list[str], profile: gr.OAuthProfile | None, *choices: Any) -> list[Any]:
+    """A vote button: record the vote with its criteria, show the reveal, serve the next battle.
+
+    ``profile`` comes before the criteria on purpose: Gradio injects it only among positional parameters.
+    """
     criteria = {n: c for n, c in zip(names, choices, strict=False) if c}
-    result = ctx.arena.vote(current, annotator, value, criteria)
-    return [reveal_markdown(result)] + show(ctx.arena.next_battle(session, annotator, group))
+    verified = signed_in(profile)
+    result = ctx.arena.vote(current, annotator, value, criteria, verified=verified)
+    return [reveal_markdown(result)] + show(ctx.arena.next_battle(session, annotator, group, verified=verified))
+
+
+def signed_in(profile: gr.OAuthProfile | None) -> str | None:
+    """The Hugging Face user name Gradio verified through the sign-in (None when not signed in)."""
+    return getattr(profile, "username", None) or None
 
 
 def build(ctx: AppContext) -> dict[str, Any]:
@@ -108,6 +119,8 @@ def build(ctx: AppContext) -> dict[str, Any]:
         annotator = gr.Textbox(label=i18n("arena.annotator"), elem_id="arena-annotator", scale=2)
         group = gr.Textbox(label=i18n("arena.group"), elem_id="arena-group", scale=1)
         start = gr.Button(i18n("arena.start"), variant="primary", elem_id="arena-next", scale=1)
+        if ctx.settings.space_id:  # "hf" identity: Gradio verifies the user; a typed name is not trusted
+            gr.LoginButton(scale=1)
     battle_id = gr.Textbox(visible=False)
     outcome = gr.Textbox(visible=False)
     battle_info = gr.JSON(visible=False)  # the API's answers; the UI shows them as Markdown instead
@@ -135,9 +148,8 @@ def build(ctx: AppContext) -> dict[str, Any]:
 
     shown = [battle_id, prompt, left, right, input_image, criteria_names, *radios, *buttons.values()]
     start.click(bind(next_from_form, ctx), [session, annotator, group], [reveal, *shown], api_visibility="private")
-    vote = bind(vote_from_form, ctx)
     for value, button in buttons.items():
-        button.click(functools.partial(vote, value), [session, annotator, group, battle_id, criteria_names, *radios],
+        button.click(bind(vote_from_form, ctx, value), [session, annotator, group, battle_id, criteria_names, *radios],
                      [reveal, *shown], api_visibility="private", concurrency_limit=None)
     api_next.click(bind(arena_next, ctx), [session, annotator, group], [battle_info, left, right, input_image],
                    api_name="arena_next", concurrency_limit=None, queue=False)

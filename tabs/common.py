@@ -92,6 +92,12 @@ def session_id(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "api"
 
 
+def client_id(request: gr.Request | None) -> str:
+    """Who is calling, for the admin audit log and rate limit: the client's address (``"local"`` in-process)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "local")
+
+
 @contextlib.contextmanager
 def run_control(ctx: AppContext, request: gr.Request | None, progress: gr.Progress | None) -> Iterator[RunControl]:
     """The run control of one event: progress to the browser's bar, Stop from the session's Stop button."""
@@ -109,27 +115,28 @@ def stop_run(ctx: AppContext, request: gr.Request) -> None:
         gr.Info("Stopping at the next step…")
 
 
-def bind(handler: Callable[..., Any], ctx: AppContext) -> Callable[..., Any]:
-    """``handler`` with the context bound, keeping its name, docstring and (ctx-less) signature.
+def bind(handler: Callable[..., Any], ctx: AppContext, *fixed: Any) -> Callable[..., Any]:
+    """``handler`` with the context (and any ``fixed`` leading arguments) bound, keeping its name, docstring and
+    the signature of the remaining parameters.
 
-    Gradio reads the signature to find ``gr.Request`` / ``gr.Progress`` parameters and the docstring to describe
-    the API endpoint, which ``functools.partial`` would lose.
+    Gradio reads the signature and type hints to inject ``gr.Request`` / ``gr.Progress`` / ``gr.OAuthProfile``
+    parameters and the docstring to describe the API endpoint; ``functools.partial`` would lose both.
     """
     signature = inspect.signature(handler)
-    rest = list(signature.parameters.values())[1:]
+    rest = list(signature.parameters.values())[1 + len(fixed):]
 
     if inspect.isgeneratorfunction(handler):
 
         @functools.wraps(handler)
         def generator(*args: Any, **kwargs: Any) -> Any:
-            yield from handler(ctx, *args, **kwargs)
+            yield from handler(ctx, *fixed, *args, **kwargs)
 
         bound: Callable[..., Any] = generator
     else:
 
         @functools.wraps(handler)
         def bound(*args: Any, **kwargs: Any) -> Any:
-            return handler(ctx, *args, **kwargs)
+            return handler(ctx, *fixed, *args, **kwargs)
 
     bound.__signature__ = signature.replace(parameters=rest)  # type: ignore[attr-defined]
     return bound

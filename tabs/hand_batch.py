@@ -1,5 +1,8 @@
 """Batch hand repair under the hand-repair tab: every image of a folder (or every output of a labeling-session
-pool) repaired with one method, a CSV of per-hand confidences before and after, and a pool back for labeling."""
+pool) repaired with one method, a CSV of per-hand confidences before and after, and a pool back for labeling.
+
+A batch reads a server folder and writes a pool, so it needs the admin password, and the folder must lie under
+``STUDIO_INPUT_ROOTS`` (none by default: on a public server nobody can point it at the server's files)."""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ import gradio as gr
 
 from backends.core import imaging
 from backends.core.errors import InvalidInput
+from backends.core.paths import confine
 from backends.core.run import RunControl
 from backends.tasks.hand_repair.types import METHODS, HandRepairRequest
-from tabs.common import GPU, AppContext, bind, optional_number, run_control, ui_errors
+from tabs.common import GPU, AppContext, bind, client_id, optional_number, run_control, ui_errors
 
 CSV_COLUMNS = ("image", "hand", "confidence_before", "confidence_after", "note")
 
@@ -28,9 +32,7 @@ def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control:
     A pool (a folder with ``prompts.jsonl``) comes back as a pool with the repaired outputs as extra models, ready
     to import into a labeling session. Returns the CSV and a summary.
     """
-    root = Path(str(folder or "")).expanduser()
-    if not root.is_dir():
-        raise InvalidInput("folder", f"{str(folder)!r} is not a folder on the server")
+    root = confine(folder, ctx.settings.input_roots, "folder", "STUDIO_INPUT_ROOTS")
     pool = (root / "prompts.jsonl").is_file()
     candidates = root.glob("*/*") if pool else root.glob("*")
     sources = sorted(p for p in candidates if p.suffix.lower() in imaging.IMAGE_SUFFIXES and p.parent.name != "inputs")
@@ -78,11 +80,12 @@ def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control:
 
 
 @ui_errors
-def batch_view(ctx: AppContext, folder: str, method: str, model: str, seed: Any, steps: Any, strength: float,
-               text_guidance: float, visual_guidance: float, mask_growth: float, padding: float,
+def batch_view(ctx: AppContext, admin_password: str, folder: str, method: str, model: str, seed: Any, steps: Any,
+               strength: float, text_guidance: float, visual_guidance: float, mask_growth: float, padding: float,
                request: gr.Request,
                progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, str]:  # noqa: B008
-    """Batch repair of a folder: the CSV and a summary."""
+    """Batch repair of a folder (admin): the CSV and a summary."""
+    ctx.arena.require_admin(admin_password, "hand_batch", folder, client_id(request))
     options = {"seed": optional_number(seed), "steps": optional_number(steps), "strength": strength,
                "text_guidance": text_guidance, "visual_guidance": visual_guidance, "mask_growth": mask_growth,
                "padding": padding}
@@ -95,11 +98,12 @@ def build(ctx: AppContext, hand: dict[str, Any]) -> None:
     """Lay out the batch accordion under the hand-repair tab, reusing its model and settings."""
     i18n = ctx.i18n
     with gr.Accordion(i18n("hand.batch"), open=False), gr.Row():
+        password = gr.Textbox(type="password", label=i18n("hand.admin_password"))
         folder = gr.Textbox(label=i18n("hand.folder"))
         method = gr.Radio(list(METHODS), value="mghand", label=i18n("hand.methods"))
         run = gr.Button(i18n("hand.batch_run"))
         csv_file = gr.File(label="CSV", interactive=False)
         summary = gr.Markdown()
-    batching = run.click(bind(batch_view, ctx), [folder, method, hand["model"], *hand["settings"]],
+    batching = run.click(bind(batch_view, ctx), [password, folder, method, hand["model"], *hand["settings"]],
                          [csv_file, summary], api_visibility="private", **GPU)
     hand["stop"].click(None, None, None, cancels=[batching], api_visibility="private", queue=False)

@@ -11,7 +11,7 @@ from arena import plots
 from backends.core.errors import InvalidInput
 from tabs.common import AppContext, bind, ui_errors
 
-TABLE_COLUMNS = ("rank (UB)", "model", "rating", "95% CI", "votes", "W / L / T", "online Elo", "status")
+TABLE_COLUMNS = ("group", "rank (UB)", "model", "rating", "95% CI", "votes", "W / L / T", "online Elo", "status")
 QUALITY_COLUMNS = ("annotator", "group", "votes", "gold acc.", "repeats consistent", "left rate", "median s",
                    "flagged", "excluded")
 
@@ -25,11 +25,15 @@ def table(data: dict[str, Any]) -> list[list[Any]]:
     """The leaderboard JSON as table rows."""
     rows = []
     for m in data["models"]:
-        interval = "" if m["ci_low"] is None else f"{m['ci_low']:.0f} – {m['ci_high']:.0f}"
-        rows.append([m["rank_ub"], m["model"], round(m["rating"], 1), interval, m["votes"],
+        if m["ci_low"] is not None:
+            interval = f"{m['ci_low']:.0f} – {m['ci_high']:.0f}"
+        else:  # no interval: say why instead of showing a number that means nothing
+            interval = "too few votes" if m["rating"] is not None and m.get("note") else ""
+        status = "; ".join(s for s in ("preliminary" if m.get("preliminary") else "", m.get("note", "")) if s)
+        rows.append([m.get("group", ""), "—" if m["rank_ub"] is None else m["rank_ub"], m["model"],
+                     "—" if m["rating"] is None else round(m["rating"], 1), interval, m["votes"],
                      f"{m.get('wins', '')} / {m.get('losses', '')} / {m.get('ties', '')}",
-                     round(m["online_elo"], 1) if m.get("online_elo") is not None else "",
-                     "preliminary" if m.get("preliminary") else ""])
+                     round(m["online_elo"], 1) if m.get("online_elo") is not None else "", status])
     return rows
 
 
@@ -39,7 +43,10 @@ def quality_table(report: dict[str, Any]) -> list[list[Any]]:
     def pct(value: float | None) -> str:
         return "" if value is None else f"{value:.0%}"
 
-    return [[q["annotator"], q["group"], q["votes"], f"{pct(q['gold_accuracy'])} ({q['gold']})",
+    def who(q: dict[str, Any]) -> str:  # the alias an invite was given, with the id exclusions use
+        return f"{q['alias']} ({q['annotator']})" if q.get("alias") else q["annotator"]
+
+    return [[who(q), q["group"], q["votes"], f"{pct(q['gold_accuracy'])} ({q['gold']})",
              f"{pct(q['consistency'])} ({q['repeats']})", pct(q["left_rate"]),
              "" if q["median_seconds"] is None else round(q["median_seconds"], 1),
              "; ".join(q["reasons"]) or "", "yes" if q["excluded"] else ""] for q in report["annotators"]]

@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from tabs.common import AppContext, bind, ui_errors
+from tabs.common import AppContext, bind, client_id, ui_errors
 
 COLUMNS = ("key", "name", "task", "available", "why", "loaded", "memory (MB)", "in use", "languages", "license",
            "VRAM (GB)", "paper")
@@ -66,17 +66,25 @@ def show(ctx: AppContext) -> tuple[Any, str, Any]:
 
 
 @ui_errors
-def free_models(ctx: AppContext, keys: list[str] | None) -> dict[str, list[str]]:
-    """Unload models to free memory (all loaded ones when `keys` is empty); models in use stay.
+def free_models(ctx: AppContext, admin_password: str, keys: list[str] | None,
+                request: gr.Request = None) -> dict[str, list[str]]:
+    """Unload models to free memory (admin; all loaded ones when `keys` is empty); models in use stay.
 
     Args:
+        admin_password: STUDIO_ADMIN_PASSWORD (freeing models changes the server for everyone).
         keys: registry keys to unload; empty or None for all.
     """
     for key in keys or []:
         ctx.registry.get_spec(key, "keys")
+    ctx.arena.require_admin(admin_password, "free_models", ",".join(keys or []) or "all", client_id(request))
     freed = ctx.executor.free(list(keys) if keys else None)
     kept = [e.key for e in ctx.executor.loaded() if not keys or e.key in keys]
     return {"freed": freed, "in_use": kept}
+
+
+def free_all_models(ctx: AppContext, admin_password: str, request: gr.Request = None) -> dict[str, list[str]]:
+    """"Free all": every loaded model that no request is using (admin)."""
+    return free_models(ctx, admin_password, None, request)
 
 
 def build(ctx: AppContext) -> dict[str, Any]:
@@ -89,6 +97,7 @@ def build(ctx: AppContext) -> dict[str, Any]:
                         elem_id="models-table")
     with gr.Row():
         refresh = gr.Button(i18n("models.refresh"))
+        password = gr.Textbox(type="password", label=i18n("models.admin_password"))
         choice = gr.Dropdown(multiselect=True, label=i18n("models.to_free"), choices=[], allow_custom_value=True)
         free = gr.Button(i18n("models.free_selected"))
         free_all = gr.Button(i18n("models.free_all"), variant="stop")
@@ -98,8 +107,8 @@ def build(ctx: AppContext) -> dict[str, Any]:
     outputs = [grid, summary, choice]
     shown = bind(show, ctx)
     refresh.click(shown, None, outputs, api_visibility="private", queue=False)
-    free.click(bind(free_models, ctx), choice, freed, api_name="free_models").then(
+    free.click(bind(free_models, ctx), [password, choice], freed, api_name="free_models").then(
         shown, None, outputs, api_visibility="private")
-    free_all.click(lambda: free_models(ctx, None), None, freed, api_visibility="private").then(
+    free_all.click(bind(free_all_models, ctx), password, freed, api_visibility="private").then(
         shown, None, outputs, api_visibility="private")
     return {"show": shown, "outputs": outputs}

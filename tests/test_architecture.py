@@ -93,16 +93,38 @@ def test_tabs_reach_tasks_only_through_their_types(path: Path) -> None:
     assert not wrong, f"{path.name} imports {wrong}; tabs import only backends.tasks.<task>.types"
 
 
+# Calls that build mutable state (containers, locks, queues) when assigned at module level.
+MUTABLE_FACTORIES = {"dict", "list", "set", "bytearray", "defaultdict", "OrderedDict", "Counter", "deque", "Lock",
+                     "RLock", "Event", "Semaphore", "BoundedSemaphore", "Condition", "Queue", "SimpleQueue",
+                     "LifoQueue", "PriorityQueue", "WeakValueDictionary", "WeakKeyDictionary", "WeakSet", "local",
+                     "ThreadPoolExecutor", "ProcessPoolExecutor", "Random", "default_rng"}
+
+
+def mutable_globals(source: str) -> list[str]:
+    """Names bound at module level to mutable state: literals, comprehensions, or calls of mutable factories."""
+    offenders = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+            continue
+        name = ast.unparse(node.targets[0] if isinstance(node, ast.Assign) else node.target)
+        value = node.value
+        literal = isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp)
+        callee = value.func.attr if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) else (
+            value.func.id if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) else "")
+        if name != "__all__" and (literal or callee in MUTABLE_FACTORIES):
+            offenders.append(name)
+    return offenders
+
+
+def test_the_mutable_globals_check_sees_calls_too() -> None:
+    source = "A = []\nB = dict(x=1)\nC = threading.Lock()\nD = collections.OrderedDict()\nE = (1, 2)\n" \
+             "F = MappingProxyType({})\nG = frozenset()\n"
+    assert mutable_globals(source) == ["A", "B", "C", "D"]
+
+
 @pytest.mark.parametrize("path", modules(*PACKAGES), ids=ids)
 def test_no_module_level_mutable_globals(path: Path) -> None:
-    tree = ast.parse(path.read_text("utf-8"))
-    mutable = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
-    offenders = [
-        ast.unparse(node.targets[0] if isinstance(node, ast.Assign) else node.target)
-        for node in tree.body
-        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, mutable)
-        and ast.unparse(node.targets[0] if isinstance(node, ast.Assign) else node.target) != "__all__"
-    ]
+    offenders = mutable_globals(path.read_text("utf-8"))
     assert not offenders, f"module-level mutable state {offenders}; app.py builds shared objects"
 
 

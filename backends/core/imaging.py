@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import secrets
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -199,10 +200,16 @@ def read_recipe(source: str | Path | bytes | Image.Image) -> dict[str, Any] | No
 
 
 def output_path(outputs_dir: Path, recipe: Recipe, index: int = 0) -> Path:
-    """``outputs/<date>/<time>-<n>_<model>_<seed>.png``: sortable, and the model and seed are visible."""
+    """``outputs/<date>/<random>/<time>-<n>_<model>_<seed>.png``.
+
+    The served URL has an unguessable folder (outputs are served to whoever knows their path, so a readable date,
+    counter, model and seed must not be enough to fetch someone else's image); the file keeps its readable name,
+    which is what a download is called.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^a-z0-9.]+", "-", recipe.model.lower()).strip("-")
-    return outputs_dir / time.strftime("%Y-%m-%d") / f"{stamp}-{index}_{slug}_{recipe.seed}.png"
+    return (outputs_dir / time.strftime("%Y-%m-%d") / secrets.token_urlsafe(12)
+            / f"{stamp}-{index}_{slug}_{recipe.seed}.png")
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -48,6 +48,17 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("STUDIO_ARK_BASE_URL", DEFAULT_ARK_BASE_URL, "Ark API base URL (Volcengine: ark.cn-beijing.volces.com)"),
     EnvVar("STUDIO_SEEDREAM_MODEL", DEFAULT_SEEDREAM_MODEL, "Ark model id (or endpoint id) used for Seedream"),
     EnvVar("HF_HUB_OFFLINE", "0", "1: never contact the hub; a missing model names the command that fetches it"),
+    EnvVar("STUDIO_INPUT_ROOTS", "", f"server folders batch features may read ('{os.pathsep}'-separated); empty: "
+                                     "uploads only"),
+    EnvVar("STUDIO_MODEL_ROOTS", "", f"folders LoRAs and discriminators may be loaded from "
+                                     f"('{os.pathsep}'-separated)"),
+    EnvVar("STUDIO_LORA_ALLOWLIST", "", "Hugging Face repo ids of LoRAs anyone may load (comma-separated)"),
+    EnvVar("STUDIO_MAX_UPLOAD_MB", "50", "largest upload accepted, in MB"),
+    EnvVar("STUDIO_ADMIN_RATE", "30", "admin calls per client per minute (failed passwords count 5 times)"),
+    EnvVar("SPACE_ID", "", "set by Hugging Face Spaces: enables 'Sign in with Hugging Face' for labeling sessions"),
+    EnvVar("STUDIO_CHECKPOINT_ROOTS", "", f"folders searched for research tokenizer checkpoints, as <root>/<repo id>/"
+                                          f"<file> or <root>/<file>, before the Hugging Face cache ('{os.pathsep}'-"
+                                          "separated)"),
 )
 
 
@@ -72,6 +83,13 @@ class Settings:
         ark_base_url: Ark API base URL.
         seedream_model: Ark model id.
         offline: whether the Hugging Face hub must not be contacted.
+        input_roots: server folders batch features may read (empty: uploads only).
+        model_roots: folders LoRAs and discriminators may be loaded from.
+        lora_allowlist: Hugging Face repo ids of LoRAs anyone may load.
+        max_upload_mb: largest upload accepted, in MB.
+        admin_rate: admin calls per client per minute.
+        space_id: the Hugging Face Space this runs in ("" elsewhere).
+        checkpoint_roots: folders searched for research tokenizer checkpoints before the Hugging Face cache.
     """
 
     profile: str = "real"
@@ -90,6 +108,13 @@ class Settings:
     ark_base_url: str = DEFAULT_ARK_BASE_URL
     seedream_model: str = DEFAULT_SEEDREAM_MODEL
     offline: bool = False
+    input_roots: tuple[Path, ...] = ()
+    model_roots: tuple[Path, ...] = ()
+    lora_allowlist: tuple[str, ...] = ()
+    max_upload_mb: float = 50.0
+    admin_rate: int = 30
+    space_id: str = ""
+    checkpoint_roots: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -107,6 +132,10 @@ class Settings:
             raise InvalidInput("STUDIO_CACHE_BUDGET_GB", f"{self.cache_budget_gb} must be >= 0 (0 = automatic)")
         if self.max_queue < 1:
             raise InvalidInput("STUDIO_MAX_QUEUE", f"{self.max_queue} must be >= 1")
+        if self.max_upload_mb <= 0:
+            raise InvalidInput("STUDIO_MAX_UPLOAD_MB", f"{self.max_upload_mb} must be > 0")
+        if self.admin_rate < 1:
+            raise InvalidInput("STUDIO_ADMIN_RATE", f"{self.admin_rate} must be >= 1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +156,9 @@ class Settings:
             except ValueError:
                 raise InvalidInput(name, f"{raw!r} is not {'a whole number' if kind is int else 'a number'}") from None
 
+        def paths(name: str) -> tuple[Path, ...]:
+            return tuple(Path(p).expanduser() for p in get(name).split(os.pathsep) if p.strip())
+
         return cls(
             profile=get("STUDIO_PROFILE", "real").lower(),
             device=get("STUDIO_DEVICE", "auto").lower(),
@@ -144,6 +176,13 @@ class Settings:
             ark_base_url=get("STUDIO_ARK_BASE_URL", DEFAULT_ARK_BASE_URL).rstrip("/"),
             seedream_model=get("STUDIO_SEEDREAM_MODEL", DEFAULT_SEEDREAM_MODEL),
             offline=get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"),
+            input_roots=paths("STUDIO_INPUT_ROOTS"),
+            model_roots=paths("STUDIO_MODEL_ROOTS"),
+            lora_allowlist=tuple(r.strip() for r in get("STUDIO_LORA_ALLOWLIST").split(",") if r.strip()),
+            max_upload_mb=number("STUDIO_MAX_UPLOAD_MB", "50", float),
+            admin_rate=number("STUDIO_ADMIN_RATE", "30", int),
+            space_id=get("SPACE_ID"),
+            checkpoint_roots=paths("STUDIO_CHECKPOINT_ROOTS"),
         )
 
     @property

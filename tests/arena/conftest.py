@@ -25,7 +25,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> LabelingService:
             pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
         metadata.drop_all(create_engine(url))  # a clean schema per test
     store = ArenaStore(url, tmp_path / "images")
-    yield LabelingService(store, b"k" * 32, ADMIN, rng=random.Random(7))
+    yield LabelingService(store, b"k" * 32, ADMIN, rng=random.Random(7), pool_roots=(tmp_path,))
     store.close()
 
 

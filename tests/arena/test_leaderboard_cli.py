@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from arena import plots
+from arena.board import leaderboard
 from arena.leaderboard import parse_lines
-from arena.rating import leaderboard
 
 ROOT = Path(__file__).resolve().parents[2]
 ELO = {"alpha": 150.0, "bravo": 50.0, "charlie": 0.0, "delta": -60.0, "echo": -140.0}

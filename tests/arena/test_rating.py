@@ -10,13 +10,13 @@ import pytest
 from scipy.optimize import minimize
 
 from arena import bt_solver
+from arena.board import leaderboard
 from arena.rating import (
     OUTCOMES,
     Battles,
     Outcome,
     battle_count_matrix,
     fit,
-    leaderboard,
     online_elo,
     position_bias,
     rank_upper_bound,
@@ -126,22 +126,109 @@ def test_a_dominant_model_ranks_first() -> None:
     assert all(row.rank_ub > 1 for row in board.rows[1:])
 
 
-@pytest.mark.parametrize("ci", ["bootstrap", "sandwich"])
-@pytest.mark.parametrize("ties", ["fastchat", "davidson"])
-def test_an_unbeaten_model_gets_finite_ratings_and_ranks_first(ties: str, ci: str) -> None:
-    battles = simulate(np.random.default_rng(6), np.array([0.0, 0.0, 50.0, 100.0, 150.0]), 400, tie_prob=0.1)
-    # Model 4 never loses and never ties: its MLE is infinite (separation).
+def unbeaten(seed: int = 6) -> Battles:
+    """Five models; model-04 wins every battle it plays (never a loss, never a tie): its MLE is infinite."""
+    battles = simulate(np.random.default_rng(seed), np.array([0.0, 0.0, 50.0, 100.0, 150.0]), 400, tie_prob=0.1)
     winner = np.where(battles.outcome == 0, "model_a", np.where(battles.outcome == 1, "model_b", "tie"))
     star = battles.models.index("model-04")
     winner = np.where(battles.a == star, "model_a", np.where(battles.b == star, "model_b", winner))
     names = np.array(battles.models)
-    unbeaten = Battles.from_arrays(names[battles.a], names[battles.b], winner)
-    board = leaderboard(unbeaten, ties=ties, ci=ci, bootstrap=100)
-    values = [[r.rating, r.ci_low, r.ci_high, r.online_elo] for r in board.rows]
-    assert np.isfinite(values).all()
-    assert board.rows[0].model == "model-04" and board.rows[0].rank_ub == 1
-    assert board.rows[0].ci_low <= board.rows[0].rating <= board.rows[0].ci_high
-    assert any("model-04 never lost" in note for note in board.warnings)
+    return Battles.from_arrays(names[battles.a], names[battles.b], winner)
+
+
+@pytest.mark.parametrize("ci", ["bootstrap", "sandwich"])
+@pytest.mark.parametrize("ties", ["fastchat", "davidson"])
+def test_an_unbeaten_model_gets_no_rating_and_does_not_shift_the_others(ties: str, ci: str) -> None:
+    battles = unbeaten()
+    board = leaderboard(battles, ties=ties, ci=ci, bootstrap=100)
+    star = next(r for r in board.rows if r.model == "model-04")
+    assert star.rating is None and star.ci_low is None and star.rank_ub is None
+    assert "never lost" in star.note and any("model-04 never lost" in note for note in board.warnings)
+    rated = [r for r in board.rows if r.rating is not None]
+    assert len(rated) == 4 and all(r.ci_low < r.rating < r.ci_high for r in rated)
+    # Centred on the identifiable models: the same as rating them without model-04's battles at all.
+    alone = battles.subset((battles.a != battles.models.index("model-04"))
+                           & (battles.b != battles.models.index("model-04")))
+    reference = {r.model: r.rating for r in leaderboard(alone, ties=ties, ci=ci, bootstrap=100).rows}
+    assert max(abs(r.rating - reference[r.model]) for r in rated) < 1e-6
+    assert abs(np.mean([r.rating for r in rated]) - 1000.0) < 1e-9
+
+
+@pytest.mark.parametrize("ties", ["fastchat", "davidson"])
+def test_a_weak_prior_rates_the_unbeaten_model_first_with_a_finite_interval(ties: str) -> None:
+    board = leaderboard(unbeaten(), ties=ties, bootstrap=100, prior=2.0)
+    top = board.rows[0]
+    assert top.model == "model-04" and top.rank_ub == 1 and top.note == ""
+    assert top.ci_low < top.rating < top.ci_high and top.ci_high - top.ci_low < 2000
+    assert np.isfinite([[r.rating, r.ci_low, r.ci_high] for r in board.rows]).all()
+    assert board.prior == 2.0 and any("weak prior" in note for note in board.warnings)
+
+
+def test_a_group_that_never_lost_to_the_rest_is_separated_too() -> None:
+    # Models 0 and 1 trade wins between themselves but never lose to 2, 3, 4: a separated group, not one model.
+    rng = np.random.default_rng(21)
+    battles = simulate(rng, np.array([100.0, 80.0, 0.0, -20.0, -40.0]), 600, tie_prob=0.0)
+    names = np.array(battles.models)
+    top = np.isin(names[battles.a], ["model-00", "model-01"]), np.isin(names[battles.b], ["model-00", "model-01"])
+    winner = np.where(battles.outcome == 0, "model_a", "model_b")
+    winner = np.where(top[0] & ~top[1], "model_a", np.where(top[1] & ~top[0], "model_b", winner))
+    board = leaderboard(Battles.from_arrays(names[battles.a], names[battles.b], winner), bootstrap=50)
+    by_model = {r.model: r for r in board.rows}
+    assert by_model["model-00"].rating is None and by_model["model-01"].rating is None
+    assert "never lost to the rest of group A" in by_model["model-00"].note
+    assert all(by_model[f"model-0{k}"].rating is not None for k in (2, 3, 4))
+
+
+def test_groups_that_never_met_are_rated_and_ranked_apart() -> None:
+    rng = np.random.default_rng(22)
+    first = simulate(rng, np.array([300.0, 0.0, -300.0]), 900)
+    second = simulate(rng, np.array([50.0, 0.0, -50.0]), 300)
+    rename = np.array(["x-00", "x-01", "x-02"])
+    names_first, names_second = np.array(first.models), rename[[int(n[-1]) for n in second.models]]
+    winners = np.array(list(OUTCOMES))
+    battles = Battles.from_arrays(
+        np.concatenate([names_first[first.a], names_second[second.a]]),
+        np.concatenate([names_first[first.b], names_second[second.b]]),
+        np.concatenate([winners[first.outcome], winners[second.outcome]]))
+    board = leaderboard(battles, bootstrap=200)
+    data = json.loads(json.dumps(board.to_dict()))
+    assert [g["name"] for g in data["groups"]] == ["A", "B"]
+    assert set(data["groups"][0]["models"]) == {"model-00", "model-01", "model-02"}
+    assert set(data["groups"][1]["models"]) == {"x-00", "x-01", "x-02"}
+    by_model = {r["model"]: r for r in data["models"]}
+    # Each group is centred on 1000 on its own, and has its own rank 1: model-00 (300 above its group's middle)
+    # is not "surely better" than x-00, which it never met.
+    for group in data["groups"]:
+        ratings = [by_model[m]["rating"] for m in group["models"]]
+        assert abs(np.mean(ratings) - 1000.0) < 1e-6
+        assert min(by_model[m]["rank_ub"] for m in group["models"]) == 1
+    assert by_model["x-00"]["rank_ub"] == 1 and by_model["x-02"]["rank_ub"] <= 3
+    # Intervals stay honest: not collapsed to nothing by the missing link between the groups.
+    assert all(r["ci_high"] - r["ci_low"] > 10 for r in data["models"])
+    assert any("2 groups that never met" in w and "x-00" in w for w in data["warnings"])
+
+
+def test_with_a_handful_of_votes_it_says_too_few_votes_instead_of_an_interval() -> None:
+    battles = simulate(np.random.default_rng(23), np.array([0.0, 50.0, 100.0, 150.0]), 13)
+    board = leaderboard(battles, bootstrap=200)
+    assert all(r.votes < 10 for r in board.rows)
+    for row in board.rows:
+        assert row.ci_low is None and row.ci_high is None and row.rank_ub is None
+        assert row.note.startswith("too few votes") or row.rating is None
+    assert any("too few votes" in w for w in board.warnings)
+
+
+def test_model_names_with_dollars_and_groups_plot() -> None:
+    from arena import plots
+
+    battles = simulate(np.random.default_rng(24), np.array([0.0, 60.0, 120.0]), 300)
+    names = np.array(["$5 model", "cost $$ model", "plain"])
+    winners = np.array(list(OUTCOMES))[battles.outcome]
+    board = leaderboard(Battles.from_arrays(names[battles.a], names[battles.b], winners), bootstrap=20)
+    for figure in (plots.ratings_figure(board), plots.win_rate_figure(board), plots.battle_count_figure(board)):
+        figure.canvas.draw()  # mathtext would raise on an unbalanced "$"
+        labels = [t.get_text() for ax in figure.axes for t in ax.get_yticklabels()]
+        assert any("5 model" in label for label in labels)
 
 
 def coverage(ties: str, ci: str, sessions: int, seed: int, level: float = 0.95) -> float:

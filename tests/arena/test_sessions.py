@@ -139,7 +139,12 @@ def test_gold_and_repeat_battles(service: LabelingService, tmp_path: Path) -> No
             assert battle.left_model == battle.right_model and battle.gold_answer in ("left", "right")
             sharp, blurry = (served.left, served.right) if battle.gold_answer == "left" else (served.right,
                                                                                                served.left)
-            assert np.asarray(sharp, float).std() > np.asarray(blurry, float).std() * 0.5
+            # The gold answer is the untouched output (up to the served copy's one-bit nonces); the other side is
+            # a clearly degraded copy of the same output.
+            stored = service.images.open(service.store.item(battle.item_id)["outputs"][battle.left_model])
+            original = np.asarray(stored.convert("RGB").resize(sharp.size), float)
+            assert np.abs(np.asarray(sharp, float) - original).mean() < 1.0
+            assert np.abs(np.asarray(blurry, float) - original).mean() > 8.0
             outcome = battle.gold_answer
         elif battle.kind == "repeat":
             original = service.store.battle(battle.repeat_of)

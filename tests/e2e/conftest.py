@@ -70,6 +70,9 @@ def stop_studio(studio: Studio) -> None:
 @pytest.fixture(scope="session")
 def studio(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     log = tmp_path_factory.mktemp("studio-log") / "studio.log"
-    running = start_studio(shared_data_dir, log)
+    # Server folders: only the tests' scratch area; the admin rate limit loosened for a suite that calls admin
+    # endpoints many times a minute from one address (tests/arena checks the limit itself).
+    running = start_studio(shared_data_dir, log, {"STUDIO_INPUT_ROOTS": str(tmp_path_factory.getbasetemp()),
+                                                  "STUDIO_ADMIN_RATE": "100000"})
     yield running
     stop_studio(running)

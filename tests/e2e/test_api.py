@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from backends.core import imaging
+from tests.e2e.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
 T2I_DEFAULTS = dict(negative_prompt="", seed=None, width=512, height=512, steps=2, guidance=None)
@@ -99,7 +101,10 @@ def test_free_models_unloads_what_is_idle(client: Client) -> None:
                    api_name="/t2i")
     loaded = {m["key"] for m in client.predict(api_name="/models") if m["loaded"]}
     assert "t2i/flux-schnell" in loaded
-    result = client.predict(keys=["t2i/flux-schnell"], api_name="/free_models")
+    with pytest.raises(AppError, match="admin_password: wrong admin password"):
+        client.predict(admin_password="guess", keys=["t2i/flux-schnell"], api_name="/free_models")
+    assert "t2i/flux-schnell" in {m["key"] for m in client.predict(api_name="/models") if m["loaded"]}
+    result = client.predict(admin_password=ADMIN_PASSWORD, keys=["t2i/flux-schnell"], api_name="/free_models")
     assert result["freed"] == ["t2i/flux-schnell"]
     assert not any(m["loaded"] for m in client.predict(api_name="/models") if m["key"] == "t2i/flux-schnell")
 
@@ -113,3 +118,18 @@ def test_two_calls_at_once_with_one_seed_give_the_serial_image(client: Client, s
     for job in jobs:
         gallery, _, _ = job.result(timeout=300)
         assert Image.open(gallery[0]["image"]).tobytes() == expected
+
+
+def test_served_outputs_have_an_unguessable_folder_and_a_readable_name(client: Client, studio) -> None:
+    arguments = dict(prompt="a fox", models=["t2i/flux-schnell"],
+                     **{**T2I_DEFAULTS, "width": 256, "height": 256, "seed": 3})
+    names = set()
+    for _ in range(2):
+        gallery, records, _ = client.predict(**arguments, api_name="/t2i")
+        names.add(records[0]["file"])
+        assert Path(gallery[0]["image"]).name == records[0]["file"]  # the download keeps the readable name
+        assert records[0]["file"].endswith("_t2i-flux-schnell_3.png")
+    stored = [p for name in names for p in (studio.data_dir / "outputs").rglob(name)]
+    folders = {p.parent.name for p in stored}
+    # Each output sits in its own random folder, so knowing the model, seed and time is not enough for a URL.
+    assert len(stored) == 2 and len(folders) == 2 and all(len(f) >= 16 for f in folders)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -10,18 +11,25 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from arena.sessions import LabelingService
+from arena.store import ArenaStore
+from backends.core.errors import InvalidInput
 from backends.core.run import RunControl
 from backends.models.cache import ModelCache
 from backends.models.executors import LocalExecutor
 from tabs.common import AppContext, make_i18n
-from tabs.hand_batch import batch_repair
+from tabs.hand_batch import batch_repair, batch_view
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "photos"
 
 
 @pytest.fixture(scope="module")
-def ctx(tiny_settings, registry) -> AppContext:
-    return AppContext(tiny_settings, registry, LocalExecutor(ModelCache(registry, tiny_settings)), make_i18n())
+def ctx(tiny_settings, registry, tmp_path_factory) -> AppContext:
+    # Batches read only folders under STUDIO_INPUT_ROOTS: here the tests' scratch area.
+    settings = dataclasses.replace(tiny_settings, input_roots=(tmp_path_factory.getbasetemp(),))
+    arena = LabelingService(ArenaStore(f"sqlite:///{tmp_path_factory.mktemp('db') / 'a.db'}",
+                                       tmp_path_factory.mktemp("images")), b"k" * 32, "pw")
+    return AppContext(settings, registry, LocalExecutor(ModelCache(registry, settings)), make_i18n(), arena=arena)
 
 
 def test_batch_repair_writes_a_csv_of_confidences(ctx: AppContext, tmp_path: Path) -> None:
@@ -50,3 +58,17 @@ def test_batch_repair_of_a_pool_returns_a_pool(ctx: AppContext, tmp_path: Path) 
     out = table.parent
     assert (out / "prompts.jsonl").is_file() and (out / "model_a" / "it0.jpg").is_file()
     assert (out / "model_a__inpaint" / "it0.png").is_file()
+
+
+def test_batches_read_only_configured_folders_and_need_the_admin_password(ctx: AppContext, tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copyfile(PHOTOS / "hagrid_call_0413d5c5.jpg", folder / "a.jpg")
+    for outside in ("/etc", str(tmp_path / ".." / ".." / ".." / ".." / "etc"), "/no/such/folder"):
+        with pytest.raises(InvalidInput, match="is not a folder this server may read"):
+            batch_repair(ctx, outside, "inpaint", "inpaint/sd15", RunControl(), seed=0, steps=2)
+    with pytest.raises(Exception, match="wrong admin password"):
+        batch_view(ctx, "guess", str(folder), "inpaint", "inpaint/sd15", 0, 2, 0.75, 1.5, 0.0, 1.0, 0.3, None)
+    locked = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, input_roots=()))
+    with pytest.raises(InvalidInput, match="server folders are disabled on this server"):
+        batch_repair(locked, folder, "inpaint", "inpaint/sd15", RunControl(), seed=0, steps=2)

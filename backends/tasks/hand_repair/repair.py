@@ -13,7 +13,7 @@ repair through their pipelines' own call (``inpaint`` only).
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from PIL import Image
 
 from backends.core.errors import InvalidInput
 from backends.core.imaging import load_image
+from backends.core.paths import confine
 from backends.core.recipe import make_recipe
 from backends.core.run import ProgressFn, RunControl
 from backends.core.settings import Settings
@@ -35,6 +36,7 @@ from backends.vision import hands as hand_masks
 from backends.vision.detectors import Detectors, Hand
 
 Region = tuple[geometry.Box, np.ndarray, np.ndarray]  # crop box, tight mask, loose mask (image coordinates)
+MAX_ADAPTERS = 4  # LoRAs and discriminators kept loaded per pipeline; the least recently used one goes first
 
 
 class HandRepair(PretrainedBackend):
@@ -48,8 +50,9 @@ class HandRepair(PretrainedBackend):
     def __init__(self, spec: ModelSpec, settings: Settings) -> None:
         super().__init__(spec, settings)
         self.detectors: Detectors | None = None
-        self._loras: dict[str, str] = {}
-        self._discriminators: dict[str, Any] = {}
+        self._loras: OrderedDict[str, str] = OrderedDict()  # path or repo id -> adapter name, most recent last
+        self._discriminators: OrderedDict[str, Any] = OrderedDict()
+        self._adapter_count = 0
 
     # ----------------------------------------------------------------------------------------------------------------
     def load(self, report: ProgressFn | None = None) -> None:
@@ -95,6 +98,10 @@ class HandRepair(PretrainedBackend):
         check_prompt(request.negative_prompt, "negative_prompt", required=False)
         if request.visual_guidance and not request.discriminator:
             raise InvalidInput("visual_guidance", "needs a discriminator checkpoint (discriminator=...)")
+        if request.lora:
+            self._lora_source(request.lora)
+        if request.discriminator:
+            confine(request.discriminator, self.settings.model_roots, "discriminator", "STUDIO_MODEL_ROOTS", "file")
         if request.resolution is not None:
             side = check_number(request.resolution, "resolution", integer=True)
             self.spec.size.check(side, side, self.spec.key)
@@ -189,35 +196,61 @@ class HandRepair(PretrainedBackend):
             regions.append((geometry.square_box(hand.box, request.padding, size), tight, loose))
         return regions
 
+    def _lora_source(self, lora: str) -> str:
+        """Where a LoRA may come from: a Hugging Face repo id on ``STUDIO_LORA_ALLOWLIST``, or a file or folder under
+        ``STUDIO_MODEL_ROOTS`` (never an arbitrary path: LoRA files can be pickles, and loading runs them)."""
+        if lora in self.settings.lora_allowlist:
+            return lora
+        if not self.settings.model_roots:
+            allowed = ", ".join(self.settings.lora_allowlist) or "none"
+            raise InvalidInput("lora", f"{lora!r} is not an allowed LoRA (allowed hub ids: {allowed}; local files "
+                                       "need STUDIO_MODEL_ROOTS)")
+        try:
+            return str(confine(lora, self.settings.model_roots, "lora", "STUDIO_MODEL_ROOTS", "file"))
+        except InvalidInput:
+            return str(confine(lora, self.settings.model_roots, "lora", "STUDIO_MODEL_ROOTS", "folder"))
+
     def _adapter(self, lora: str | None) -> str | None:
-        """Load a "natural hand" LoRA once per path into the UNet (disabled except for the guidance prediction)."""
+        """Load a "natural hand" LoRA once into the UNet (disabled except for the guidance prediction); at most
+        ``MAX_ADAPTERS`` stay loaded."""
         if not lora:
             return None
-        if lora not in self._loras:
-            name = f"natural_hand_{len(self._loras)}"
+        source = self._lora_source(lora)
+        if source in self._loras:
+            self._loras.move_to_end(source)
+        else:
+            self._adapter_count += 1
+            name = f"natural_hand_{self._adapter_count}"
             try:
-                self.model.load_lora_weights(lora, adapter_name=name)
+                self.model.load_lora_weights(source, adapter_name=name)
             except (OSError, ValueError) as exc:
                 raise InvalidInput("lora", f"could not load LoRA {lora!r}: {exc}") from exc
-            self._loras[lora] = name
+            self._loras[source] = name
+            if len(self._loras) > MAX_ADAPTERS:
+                _, oldest = self._loras.popitem(last=False)
+                self.model.delete_adapters(oldest)
         # Off everywhere (prompt encoding, the main prediction); switched on only for the "natural hand" prediction.
         self.model.disable_lora()
-        return self._loras[lora]
+        return self._loras[source]
 
     def _discriminator(self, path: str | None) -> Any:
+        """The TorchScript discriminator at ``path`` (under ``STUDIO_MODEL_ROOTS`` only: TorchScript runs code)."""
         import torch
 
         if not path:
             return None
-        if path not in self._discriminators:
-            if not Path(path).is_file():
-                raise InvalidInput("discriminator", f"checkpoint {path!r} does not exist")
+        file = str(confine(path, self.settings.model_roots, "discriminator", "STUDIO_MODEL_ROOTS", "file"))
+        if file in self._discriminators:
+            self._discriminators.move_to_end(file)
+        else:
             try:
-                module = torch.jit.load(path, map_location=self.device)
+                module = torch.jit.load(file, map_location=self.device)
             except (RuntimeError, ValueError) as exc:
                 raise InvalidInput("discriminator", f"{path!r} is not a TorchScript discriminator: {exc}") from exc
-            self._discriminators[path] = module.eval()
-        return self._discriminators[path]
+            self._discriminators[file] = module.eval()
+            if len(self._discriminators) > MAX_ADAPTERS:
+                self._discriminators.popitem(last=False)
+        return self._discriminators[file]
 
     def _pipeline_inpaint(self, crop: Image.Image, loose: np.ndarray, request: HandRepairRequest, seed: int,
                           steps: int, guidance: float, control: RunControl) -> Image.Image:

@@ -154,10 +154,7 @@ class SeedreamAPI:
         if item.get("b64_json"):
             data = base64.b64decode(item["b64_json"])
         elif item.get("url"):
-            try:
-                data = self.client.get(item["url"]).raise_for_status().content
-            except httpx.HTTPError as exc:
-                raise ModelUnavailable(f"could not download the Seedream image: {exc}") from exc
+            data = self._download(str(item["url"]))
         else:
             raise ModelUnavailable("the Seedream API returned neither b64_json nor url")
         try:
@@ -166,6 +163,18 @@ class SeedreamAPI:
         except (UnidentifiedImageError, OSError) as exc:
             raise ModelUnavailable("the Seedream API returned data that is not an image") from exc
         return image.convert("RGB")
+
+
+    def _download(self, url: str) -> bytes:
+        """Fetch an image URL the reply names, without the key: the key goes only to the configured API host, never
+        to a host a response chose (a tampered reply must not be able to collect it)."""
+        if httpx.URL(url).scheme not in ("http", "https"):
+            raise ModelUnavailable(f"the Seedream API named an image URL that is not an http(s) URL: {url[:80]!r}")
+        try:
+            with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=True) as plain:
+                return plain.get(url).raise_for_status().content
+        except httpx.HTTPError as exc:
+            raise ModelUnavailable(f"could not download the Seedream image: {exc}") from exc
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -46,7 +46,39 @@ def test_bad_values_name_the_variable(env: dict, field: str) -> None:
         Settings.from_env(env)
 
 
-def test_help_documents_every_variable() -> None:
+class Recording(dict):
+    """An environment that remembers which variables were read."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        super().__init__(values or {})
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+# A valid, non-default value per documented variable: setting it must change the settings.
+EXAMPLES = {"STUDIO_PROFILE": "tiny", "STUDIO_DEVICE": "cpu", "STUDIO_DTYPE": "float16", "STUDIO_DATA_DIR": "/srv/x",
+            "STUDIO_CACHE_BUDGET_GB": "3", "STUDIO_OFFLOAD": "model", "STUDIO_HOST": "0.0.0.0", "STUDIO_PORT": "9999",
+            "STUDIO_MAX_QUEUE": "5", "STUDIO_ADMIN_PASSWORD": "pw", "STUDIO_DATABASE_URL": "sqlite:///x.db",
+            "STUDIO_LOG_LEVEL": "DEBUG", "ARK_API_KEY": "k", "STUDIO_ARK_BASE_URL": "https://ark.example/api",
+            "STUDIO_SEEDREAM_MODEL": "seedream-4", "HF_HUB_OFFLINE": "1", "STUDIO_INPUT_ROOTS": "/srv/in",
+            "STUDIO_MODEL_ROOTS": "/srv/models", "STUDIO_LORA_ALLOWLIST": "org/lora", "STUDIO_MAX_UPLOAD_MB": "7",
+            "STUDIO_ADMIN_RATE": "3", "SPACE_ID": "me/space", "STUDIO_CHECKPOINT_ROOTS": "/srv/ckpt"}
+
+
+def test_the_documented_variables_are_exactly_the_ones_read() -> None:
+    env = Recording()
+    Settings.from_env(env)
+    documented = {var.name for var in ENV_VARS}
+    honoured = {"GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT"}  # Gradio's own, named in STUDIO_HOST / STUDIO_PORT help
+    assert env.read == documented | honoured, "a variable is read but not in --help, or documented but never read"
     text = env_help()
-    for var in ENV_VARS:
-        assert var.name in text
+    assert all(var.name in text and var.help in text for var in ENV_VARS)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_documented_variable_changes_a_setting(name: str) -> None:
+    assert {var.name for var in ENV_VARS} == set(EXAMPLES)
+    assert Settings.from_env({name: EXAMPLES[name]}) != Settings.from_env({})

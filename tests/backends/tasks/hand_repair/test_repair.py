@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -22,8 +23,11 @@ STEPS = 6
 
 
 @pytest.fixture(scope="module")
-def cache(tiny_settings, registry) -> ModelCache:
-    return ModelCache(registry, tiny_settings)
+def cache(tiny_settings, registry, tmp_path_factory) -> ModelCache:
+    # LoRAs and discriminators load only from the operator's model roots: the tests' scratch folders here.
+    settings = dataclasses.replace(tiny_settings, model_roots=(tmp_path_factory.getbasetemp(),),
+                                   lora_allowlist=("org/natural-hands-lora",))
+    return ModelCache(registry, settings)
 
 
 def repair(cache: ModelCache, key: str = "inpaint/sd15", control: RunControl | None = None, **fields):
@@ -147,8 +151,9 @@ def test_no_hand_is_a_clear_message(cache: ModelCache) -> None:
         ({"mask_growth": 2}, "mask_growth: 2"),
         ({"steps": 0}, "steps: 0 is below"),
         ({"visual_guidance": 5.0}, "visual_guidance: needs a discriminator"),
-        ({"discriminator": "/nope.pt", "visual_guidance": 1.0}, "discriminator: checkpoint '/nope.pt' does not exist"),
-        ({"lora": "/no/such/lora"}, "lora: could not load"),
+        ({"discriminator": "/nope.pt", "visual_guidance": 1.0},
+         "discriminator: '/nope.pt' is not a file this server may read"),
+        ({"lora": "/no/such/lora"}, "lora: '/no/such/lora' is not a folder this server may read"),
         ({"resolution": 100}, "width: 100 is outside"),
         ({"dilation": 0.5}, "dilation: 0.5 is above the maximum 0.2"),
         ({"feather": -1}, "feather: -1"),
@@ -189,3 +194,34 @@ def test_mediapipe_still_works_after_a_miniature_ran(cache: ModelCache) -> None:
     repair(cache, method="inpaint")
     with Detectors() as detectors:
         assert detectors.selfie_mask(Image.open(PHOTO)).shape == Image.open(PHOTO).size[::-1]
+
+
+def test_model_files_come_only_from_the_operators_roots(cache: ModelCache, tmp_path: Path) -> None:
+    """A LoRA or TorchScript file named by a client is code to run: only files under STUDIO_MODEL_ROOTS (or LoRA
+    repo ids on the allowlist) are accepted, and the refusal does not reveal whether a path exists."""
+    outside = Path("/etc/hostname")
+    escape = tmp_path / ".." / ".." / ".." / ".." / "etc" / "hostname"
+    link = tmp_path / "link.pt"
+    link.symlink_to(outside)
+    messages = set()
+    for path in (outside, escape, link, Path("/etc/no-such-file")):
+        with pytest.raises(InvalidInput, match="is not a file this server may read") as error:
+            repair(cache, method="mghand", visual_guidance=1.0, discriminator=str(path))
+        messages.add(str(error.value).replace(repr(str(path)), "PATH"))
+    assert len(messages) == 1  # existing and missing files are refused in the same words
+    with pytest.raises(InvalidInput, match="lora: 'someone/evil-lora' is not a folder this server may read"):
+        repair(cache, method="mghand", lora="someone/evil-lora")
+    # The allowlisted hub id passes the policy (loading it would need the network).
+    with cache.use("inpaint/sd15") as backend:
+        assert backend._lora_source("org/natural-hands-lora") == "org/natural-hands-lora"
+
+
+def test_loaded_adapters_are_bounded(cache: ModelCache, tmp_path: Path) -> None:
+    from backends.tasks.hand_repair.repair import MAX_ADAPTERS
+
+    loras = [build_tiny_lora("sd_inpaint", tmp_path / f"lora{k}", seed=k) for k in range(MAX_ADAPTERS + 2)]
+    for lora in loras:
+        repair(cache, method="mghand", lora=str(lora), steps=2)
+    with cache.use("inpaint/sd15") as backend:
+        assert len(backend._loras) == MAX_ADAPTERS
+        assert len(backend.model.get_list_adapters().get("unet", [])) == MAX_ADAPTERS

@@ -29,6 +29,7 @@ class FakeArk:
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
+        self.downloads: list[str | None] = []  # the Authorization header of each image download
         self.reply: tuple[int, dict] = (200, {})
         fake = self
 
@@ -48,6 +49,7 @@ class FakeArk:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:  # image URLs
+                fake.downloads.append(self.headers.get("Authorization"))
                 data = png_bytes((10, 200, 10))
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
@@ -97,6 +99,21 @@ def test_url_replies_are_downloaded_and_later_models_get_no_guidance(ark: FakeAr
     result = api(ark, model="seedream-4-0-250828")(T2IRequest(prompt="a red fox", seed=1, width=1024, height=1024))
     assert "guidance_scale" not in ark.requests[0]["body"]
     assert result.image.getpixel((1, 1)) == (10, 200, 10) and result.recipe.guidance is None
+
+
+def test_the_key_never_goes_to_a_url_a_reply_names(ark: FakeArk) -> None:
+    elsewhere = FakeArk()  # another host: what a tampered or compromised reply could point at
+    try:
+        for url in (f"{elsewhere.url}/steal.png", f"{ark.url}/files/image.png"):
+            ark.reply = success(url=url)
+            api(ark)(T2IRequest(prompt="a red fox", seed=1, width=1024, height=1024))
+        assert elsewhere.downloads == [None] and ark.downloads == [None]
+        assert all(r["auth"] == "Bearer secret" for r in ark.requests)  # only the configured API gets the key
+        ark.reply = success(url="file:///etc/passwd")
+        with pytest.raises(ModelUnavailable, match="not an http"):
+            api(ark)(T2IRequest(prompt="a red fox", seed=1, width=1024, height=1024))
+    finally:
+        elsewhere.server.shutdown()
 
 
 def test_a_random_seed_is_drawn_and_reported(ark: FakeArk) -> None:
