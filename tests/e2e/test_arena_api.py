@@ -151,7 +151,7 @@ def test_leaderboard_api_defaults_and_errors(client: Client, session: str) -> No
 
 
 def test_acknowledged_votes_survive_sigkill(tmp_path: Path) -> None:
-    studio = start_studio(tmp_path / "data", tmp_path / "studio.log")
+    studio = start_studio(tmp_path / "data", tmp_path / "studio.log", {"STUDIO_INPUT_ROOTS": str(tmp_path)})
     acknowledged: list[str] = []
     try:
         client = Client(studio.url, verbose=False)
