@@ -1,0 +1,1 @@
+"""Virtual try-on (MF-VITON direction): mask-free against mask-based, the automatic mask, data engine, scores."""
