@@ -1,0 +1,1 @@
+"""Face Q&A with measured evidence and attribute-checked face generation, in the UniF2ace direction."""
