@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from backends.core.run import RunControl
@@ -29,6 +30,10 @@ class Executor(Protocol):
 
     def run(self, key: str, request: Any, control: RunControl | None = None) -> Any:
         """Run one request on model ``key`` and return its result."""
+
+    def run_many(self, jobs: Sequence[tuple[str, Any]], control: RunControl | None = None) -> list[Any]:
+        """Run several ``(key, request)`` jobs (a side-by-side comparison) and return their results in order: in
+        turn where models share a device, at once where they live apart (Ray replicas, other studios)."""
 
     def loaded(self) -> list[EntryInfo]:
         """The models in memory."""
