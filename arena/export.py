@@ -67,6 +67,7 @@ def parse_fastchat(lines: Iterable[str], pseudonym: Callable[[str], str] | None 
         InvalidInput: naming the first bad line and what is wrong with it (nothing is imported then).
     """
     rows = []
+    judges: dict[str, str] = {}  # a keyed hash per distinct judge, not per line
     for number, line in enumerate(lines, start=1):
         if number > MAX_IMPORT_LINES:
             raise InvalidInput("battles", f"more than {MAX_IMPORT_LINES:,} lines")
@@ -94,8 +95,8 @@ def parse_fastchat(lines: Iterable[str], pseudonym: Callable[[str], str] | None 
             "right_model": record["model_b"].strip(),
             "outcome": _WINNER_TO_OUTCOME[record["winner"]],
             # Judges are pseudonymised like annotators: the export never carries an imported IP or user name.
-            "annotator_id": pseudonym(judge) if pseudonym else "j-" + hashlib.sha256(judge.encode())
-            .hexdigest()[:16],
+            "annotator_id": judges.get(judge) or judges.setdefault(
+                judge, pseudonym(judge) if pseudonym else "j-" + hashlib.sha256(judge.encode()).hexdigest()[:16]),
             "tstamp": record.get("tstamp") if isinstance(record.get("tstamp"), int | float) else None,
             "criteria": record.get("criteria") if isinstance(record.get("criteria"), dict) else {},
         })
@@ -140,12 +141,13 @@ def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> Path:
     return path
 
 
-def write_dataset(folder: Path, items: list[dict[str, Any]], rows: list[dict[str, Any]], image_dir: Path,
-                  session: Mapping[str, Any]) -> Path:
+def write_dataset(folder: Path, items: list[dict[str, Any]], rows: list[dict[str, Any]],
+                  image_file: Callable[[str], Path], session: Mapping[str, Any]) -> Path:
     """A self-contained dataset: the pool layout (``prompts.jsonl``, ``<model>/<item>.png``, ``inputs/``) plus
     ``battles.jsonl`` (FastChat schema), ``preferences.jsonl`` (DPO pairs) and ``session.json``; zipped.
 
-    The folder can be imported again as a pool. Returns the zip file.
+    The folder can be imported again as a pool; ``image_file`` gives a stored image's local file. Returns the zip
+    file.
     """
     if folder.exists():
         shutil.rmtree(folder)
@@ -155,9 +157,9 @@ def write_dataset(folder: Path, items: list[dict[str, Any]], rows: list[dict[str
         entry = {"item_id": item["item_key"], "prompt": item["prompt"], "language": item["language"]}
         if item.get("input_image"):
             entry["input_image"] = f"inputs/{_safe(item['item_key'])}.png"
-            _copy(image_dir / item["input_image"], folder / entry["input_image"])
+            _copy(image_file(item["input_image"]), folder / entry["input_image"])
         for model, image in item["outputs"].items():
-            _copy(image_dir / image, folder / _safe(model) / f"{_safe(item['item_key'])}.png")
+            _copy(image_file(image), folder / _safe(model) / f"{_safe(item['item_key'])}.png")
         prompts.append(entry)
     write_jsonl(folder / "prompts.jsonl", prompts)
     write_jsonl(folder / "battles.jsonl", fastchat_rows(rows))

@@ -14,46 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from arena.battle_io import parse_lines, read_battles
 from arena.board import MIN_BATTLES, Leaderboard, leaderboard
-from arena.rating import Battles
 
 EXIT_BAD_INPUT = 2
-
-
-def parse_lines(lines: Iterable[str], source: str = "<input>") -> Battles:
-    """Parse FastChat battle JSONL.
-
-    Args:
-        lines: The file's lines.
-        source: Name used in error messages.
-
-    Returns:
-        The battles, in file order.
-
-    Raises:
-        ValueError: ``"<source> line N: <what is wrong>"`` for the first bad line.
-    """
-    rows, labels = [], []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{source} line {number}: not valid JSON ({error.msg})") from None
-        labels.append(f"{source} line {number}")
-    return Battles.from_records(rows, labels)
-
-
-def read_battles(path: str | Path) -> Battles:
-    """Read a battle JSONL file (``"-"``: standard input); see :func:`parse_lines`."""
-    if str(path) == "-":
-        return parse_lines(sys.stdin, "<stdin>")
-    with open(path, encoding="utf-8") as handle:
-        return parse_lines(handle, str(path))
+__all__ = ["build_parser", "format_table", "main", "parse_lines", "read_battles", "write_plots"]
 
 
 def format_table(board: Leaderboard) -> str:

@@ -8,6 +8,7 @@ model, item keys unique within a session, and the allowed modes, statuses, battl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -31,6 +33,9 @@ OUTCOMES = ("left", "right", "both_good", "both_bad", "skip")
 CRITERION_CHOICES = ("left", "right", "tie", "skip")
 REVEALS = ("after_vote", "after_session", "never")
 BATTLE_KINDS = ("normal", "gold", "repeat", "imported")
+# A countable vote's outcome as the rating's code (model A = the left model): 0 A wins, 1 B wins, 2 tie, 3 tie with
+# both bad (FastChat's "tie (bothbad)"); a skip does not count.
+RATING_CODES = MappingProxyType({"left": 0, "right": 1, "both_good": 2, "both_bad": 3})
 
 metadata = MetaData()
 
@@ -54,6 +59,9 @@ annotators = Table(
     Column("group_name", String(64), nullable=False, default=""),
     Column("excluded", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
+    # votes cast, kept in the vote's transaction: progress is read on every battle served, and counting a
+    # million-vote session's rows each time would not scale
+    Column("n_votes", Integer, nullable=False, server_default="0"),
 )
 
 items = Table(
@@ -113,6 +121,31 @@ votes = Table(
 )
 
 
+# The rating log: one narrow row per countable vote (voted, not skipped, not a gold or repeat check), written in the
+# vote's own transaction, so a leaderboard reads a million votes as one short range scan of small integers instead
+# of joining the wide battle and vote rows. Models are numbered per session in session_models.
+session_models = Table(
+    "session_models", metadata,
+    Column("session_id", ForeignKey("sessions.id"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("idx", Integer, nullable=False),
+    UniqueConstraint("session_id", "idx", name="session_model_index"),
+)
+
+rating_log = Table(
+    "rating_log", metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("seq", Float, primary_key=True),  # serving time: the order online Elo follows
+    Column("battle_id", String(64), primary_key=True),  # ties between equal serving times, as battle_rows orders
+    Column("a", Integer, nullable=False),  # left model = model A, as session_models.idx
+    Column("b", Integer, nullable=False),
+    Column("code", Integer, nullable=False),  # 0 A wins, 1 B wins, 2 tie, 3 tie (both bad)
+    Column("annotator_id", String(64), nullable=False),
+    Column("language", String(8)),
+    sqlite_with_rowid=False,
+)
+
+
 # Admin actions: who (the client's address), what and when, whether it was allowed; never a password. The
 # per-client rate limit counts these rows, so it holds across replicas sharing the database.
 admin_audit = Table(
@@ -133,6 +166,20 @@ invites = Table(
     Column("annotator_id", String(64), primary_key=True),
     Column("alias", String(64), nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+# What replicas must share besides the rows: the images (content-addressed PNGs, cached in each replica's folder)
+# and the studio's secrets (the key that turns annotator names into pseudonyms).
+images = Table(
+    "images", metadata,
+    Column("name", String(80), primary_key=True),  # <sha256>.png
+    Column("data", LargeBinary, nullable=False),
+)
+
+secrets = Table(
+    "secrets", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
 )
 
 

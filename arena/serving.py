@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from PIL import Image
 
+from arena.media import ServedFiles
 from arena.sampler import Plan, SamplerInput, unit
 from arena.schema import CRITERION_CHOICES
 from backends.core.errors import InvalidInput
@@ -45,9 +46,16 @@ class ServedBattle:
     progress: dict[str, int] = field(default_factory=dict)
     message: str = ""
 
+    def files(self, served: ServedFiles) -> tuple[str | None, str | None, str | None]:
+        """Images A, B and the input as fast-compressed PNG files (what a web API sends), in that order."""
+        return served.write(self.left), served.write(self.right), served.write(self.input_image)
+
     def public(self) -> dict[str, Any]:
         """The JSON part of the API answer."""
-        data = {k: v for k, v in asdict(self).items() if k not in ("left", "right", "input_image")}
+        # not asdict(self): it would deep-copy the images only to drop them
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("left", "right", "input_image")}
+        data["criteria"], data["outcomes"], data["progress"] = list(self.criteria), list(self.outcomes), \
+            dict(self.progress)
         data["has_input_image"] = self.input_image is not None
         return data
 
@@ -98,7 +106,8 @@ def sampler_input(counts: list[tuple], own: list[dict[str, Any]], items: list[di
     """The sampler's view of a session from ``ArenaStore.sampler_view``.
 
     Args:
-        counts: unit counts ``(item_id, left, right, mine, voted, count)``, as ``ArenaStore.sampler_view`` returns.
+        counts: unit counts ``(item_id, left, right, voted, count)`` of everyone, as ``ArenaStore.sampler_view``
+            returns.
         own: this annotator's battles, as ``ArenaStore.sampler_view`` returns.
         items: the session's items with their outputs.
         models: the models compared.
@@ -108,12 +117,16 @@ def sampler_input(counts: list[tuple], own: list[dict[str, Any]], items: list[di
         What ``plan_battle`` needs to pick the next pair.
     """
     unit_votes: Counter = Counter()
-    by_others = set()
-    for item_id, left, right, mine, voted, count in counts:
+    voted_units: Counter = Counter()
+    for item_id, left, right, voted, count in counts:
         key = unit(item_id, left, right)
         unit_votes[key] += count
-        if voted and not mine:
-            by_others.add(key)
+        if voted:
+            voted_units[key] += count
+    for b in own:  # what remains voted once this annotator's own votes are taken out was voted by others
+        if b["kind"] in ("normal", "repeat") and b["outcome"] is not None:
+            voted_units[unit(b["item_id"], b["left_model"], b["right_model"])] -= 1
+    by_others = {key for key, n in voted_units.items() if n > 0}
     repeated = {b["repeat_of"] for b in own if b["kind"] == "repeat"}
     seen = {unit(b["item_id"], b["left_model"], b["right_model"]) for b in own if b["kind"] in ("normal", "repeat")}
     repeatable = [(b["id"], b["item_id"], b["left_model"], b["right_model"]) for b in own

@@ -21,14 +21,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 from PIL import Image
 
 from arena import export, quality
-from arena.media import ImageStore, anonymise, common_size, degrade
+from arena.live_board import BOOTSTRAP_EVERY, LiveBoards
+from arena.media import ImageStore, ServedFiles, anonymise, common_size, degrade
 from arena.pool_import import scan_pool
 from arena.sampler import plan_battle
 from arena.schema import Battle, ItemRecord, Session
@@ -46,6 +47,10 @@ if TYPE_CHECKING:
     from arena import rating
 
 __all__ = ["DEFAULT_CRITERIA", "TASKS", "LabelingService", "LiveGenerator", "ServedBattle", "SessionConfig"]
+
+
+class NoVotesYet(InvalidInput):
+    """A leaderboard was asked of a session (or slice) without a countable vote: nothing is wrong, just early."""
 
 
 class LiveGenerator(Protocol):
@@ -75,11 +80,13 @@ class LabelingService:
         pool_roots: server folders pools may be imported from (empty: none; in-process callers pass paths they
             wrote themselves through ``import_pool(..., trusted=True)``).
         admin_rate: admin calls per client per minute (a refused password counts five times).
+        bootstrap_every: seconds between bootstraps of a live leaderboard (see :mod:`arena.live_board`).
     """
 
     def __init__(self, store: ArenaStore, secret: bytes, admin_password: str = "",
                  generate: LiveGenerator | None = None, rng: random.Random | None = None,
-                 display_size: int = 768, pool_roots: tuple[Path, ...] = (), admin_rate: int = 30) -> None:
+                 display_size: int = 768, pool_roots: tuple[Path, ...] = (), admin_rate: int = 30,
+                 bootstrap_every: float = BOOTSTRAP_EVERY) -> None:
         self.store = store
         self.secret = secret
         self.admin_password = admin_password
@@ -88,7 +95,9 @@ class LabelingService:
         self.generate = generate
         self.rng = rng or random.Random(secrets.randbits(64))
         self.display_size = display_size
-        self.images = ImageStore(store.image_dir)
+        self.images = ImageStore(store.image_dir, None if store.is_sqlite else store)
+        self.served_files = ServedFiles(store.image_dir.parent / "served")  # what the web API sends
+        self.boards = LiveBoards(bootstrap_every)  # live leaderboards: refitted per request, bootstrapped on a clock
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -98,11 +107,14 @@ class LabelingService:
         """The studio's service: store under ``data_dir/arena`` and a secret created there on first use; other
         keyword arguments as for the constructor."""
         store = ArenaStore.open(data_dir, database_url)
+        # The pseudonym key lives in the database, so every replica sharing it names annotators alike; a key file
+        # from before (data/arena/annotator.key) is adopted, keeping existing pseudonyms.
         key_file = data_dir / "arena" / "annotator.key"
-        if not key_file.exists():
-            key_file.write_bytes(secrets.token_bytes(32))
-            key_file.chmod(0o600)
-        return cls(store, key_file.read_bytes(), admin_password, generate, **options)
+        key = store.shared_secret("annotator_key", key_file.read_bytes() if key_file.exists() else
+                                  secrets.token_bytes(32))
+        if not store.is_sqlite:
+            store.adopt_image_files()
+        return cls(store, key, admin_password, generate, **options)
 
     # ----------------------------------------------------------------------------------------------------------------
     # Admin
@@ -167,16 +179,17 @@ class LabelingService:
         # 1. validate every file first (nothing is written if one is missing or corrupt)
         planned, names = scan_pool(root, session.models)
         # 2. store normalised images (content-addressed), then all rows in one transaction
-        records = [
-            ItemRecord(
+        records = []
+        for entry, files, input_file in planned:
+            stored = self.images.put_many([load_image(f) for f in files.values()]
+                                          + ([load_image(input_file)] if input_file else []))
+            records.append(ItemRecord(
                 item_key=entry["item_id"], prompt=entry["prompt"],
                 language=entry.get("language") or detect_language(entry["prompt"]),
-                input_image=self.images.put(load_image(input_file)) if input_file else None,
-                outputs={names[m]: self.images.put(load_image(f)) for m, f in files.items()},
-            )
-            for entry, files, input_file in planned
-        ]
+                input_image=stored[-1] if input_file else None,
+                outputs={names[m]: name for m, name in zip(files, stored, strict=False)}))
         added = self.store.add_items(session.id, records)
+        self.store.register_models(session.id, sorted(names.values()))
         if not session.models:
             self.store.update_config(session.id, {**session.config, "models": sorted(names.values())})
         return {"session": session.id, "items": added, "models": sorted(names.values())}
@@ -229,7 +242,7 @@ class LabelingService:
             pairs = export.preference_pairs(rows, lambda m, k: f"{folder(m)}/{folder(k)}.png")
             return export.write_jsonl(stem.with_suffix(".preferences.jsonl"), pairs)
         if kind == "dataset":
-            return export.write_dataset(stem, self.store.items(session.id), rows, self.store.image_dir,
+            return export.write_dataset(stem, self.store.items(session.id), rows, self.images.path,
                                         {"id": session.id, "name": session.name, "task": session.task,
                                          "config": session.config})
         raise InvalidInput("kind", f"{kind!r} is not fastchat, preferences or dataset")
@@ -339,31 +352,16 @@ class LabelingService:
     def battles_for_rating(self, session_id: Any, criterion: str = "overall", language: str = "all",
                            group: str = "all", exclude_flagged: bool = False) -> rating.Battles:
         """The countable votes of a session as a rating table (left model = model A), after the slices."""
-        from arena import rating  # scipy-heavy: imported when a leaderboard is asked for, not at start-up
+        from arena.rating_source import read_rating_battles  # numpy: imported when a board is asked for
 
         session = self.store.session(session_id)
         if criterion != "overall" and criterion not in session.config.get("criteria", []):
             raise InvalidInput("criterion", f"{criterion!r} is not overall or one of {session.config['criteria']}")
-        rows = self.store.battle_rows(session.id)
-        flagged = set()
-        if exclude_flagged:
-            flagged = {q.annotator for q in quality.annotator_quality(rows) if q.flagged}
-        a, b, winners = [], [], []
-        for row in rows:
-            if not export.countable(row) or row.get("excluded") or row["annotator_id"] in flagged:
-                continue
-            if language != "all" and row.get("language") != language:
-                continue
-            if group != "all" and (row.get("group_name") or "") != group:
-                continue
-            choice = row["outcome"] if criterion == "overall" else (row.get("criteria") or {}).get(criterion)
-            winner = {"left": "model_a", "right": "model_b", "both_good": "tie", "tie": "tie",
-                      "both_bad": "tie (bothbad)"}.get(choice)
-            if winner is not None:
-                a.append(row["left_model"])
-                b.append(row["right_model"])
-                winners.append(winner)
-        return rating.Battles.from_arrays(a, b, winners, a_on_left=np.ones(len(a), dtype=bool))
+        flagged: set[str] = set()
+        if exclude_flagged:  # the quality checks need every battle row; the rating itself does not
+            flagged = {q.annotator for q in quality.annotator_quality(self.store.battle_rows(session.id))
+                       if q.flagged}
+        return read_rating_battles(self.store, session.id, criterion, language, group, flagged)
 
     def leaderboard(self, session_id: Any, ties: str = "davidson", criterion: str = "overall",
                     language: str = "all", group: str = "all", exclude_flagged: bool = False, bootstrap: int = 200,
@@ -378,9 +376,11 @@ class LabelingService:
         session = self.store.session(session_id)
         battles = self.battles_for_rating(session.id, criterion, language, group, exclude_flagged)
         if len(battles) == 0:
-            raise InvalidInput("session", f"{session.id} has no countable votes for this slice yet")
-        board = leaderboard(battles, ties=ties, bootstrap=bootstrap, seed=int(seed), ci=ci,
-                            min_votes=session.config.get("min_votes", 50), prior=session.config.get("prior", 0.0))
+            raise NoVotesYet("session", f"{session.id} has no countable votes for this slice yet")
+        key = (session.id, ties, criterion, language, group, bool(exclude_flagged), bootstrap, int(seed), ci)
+        board = self.boards.board(key, battles, partial(
+            leaderboard, ties=ties, seed=int(seed), ci=ci, min_votes=session.config.get("min_votes", 50),
+            prior=session.config.get("prior", 0.0)), bootstrap if ci == "bootstrap" else 0)
         data = board.to_dict()
         data.update({"session": session.id, "criterion": criterion, "language": language, "group": group,
                      "exclude_flagged": bool(exclude_flagged)})
@@ -417,8 +417,8 @@ class LabelingService:
                             progress=self._progress(session, annotator_id), message=message)
 
     def _progress(self, session: Session, annotator_id: str) -> dict[str, int]:
-        return {"your_votes": self.store.vote_count(session.id, annotator_id),
-                "session_votes": self.store.vote_count(session.id),
+        mine, total = self.store.progress(session.id, annotator_id)
+        return {"your_votes": mine, "session_votes": total,
                 "target_votes": session.config["target_votes"]}
 
     def _new_battle(self, session: Session, annotator_id: str) -> Battle | None:
@@ -456,12 +456,20 @@ class LabelingService:
         self.store.add_output(item["id"], model, self.images.put(image), recipe)
 
     def _serve(self, session: Session, battle: Battle, annotator_id: str) -> ServedBattle:
-        item = self.store.item(battle.item_id)
-        left, right = self.images.open(battle.left_image), self.images.open(battle.right_image)
+        item = self.store.item_row(battle.item_id)
+        # 1. one display size for both sides, from the stored sizes (images come from the decoded-image cache)
+        left, right = (self.images.open(battle.left_image, copy=False),
+                       self.images.open(battle.right_image, copy=False))
         size = common_size(left, right, self.display_size)
-        input_image = self.images.open(item["input_image"]) if item.get("input_image") else None
+        # 2. both sides at that size (cached too), each with a fresh nonce
+        left = anonymise(self.images.open(battle.left_image, size, copy=False), size)
+        right = anonymise(self.images.open(battle.right_image, size, copy=False), size)
+        input_image = None
+        if item.get("input_image"):
+            stored = self.images.open(item["input_image"], copy=False)
+            shown = common_size(stored, stored, self.display_size)
+            input_image = anonymise(self.images.open(item["input_image"], shown, copy=False), shown)
         return ServedBattle(
             battle_id=battle.id, prompt=item["prompt"], criteria=list(session.config["criteria"]),
-            outcomes=list(session.config["outcomes"]), left=anonymise(left, size), right=anonymise(right, size),
-            input_image=anonymise(input_image, common_size(input_image, input_image, self.display_size))
-            if input_image else None, progress=self._progress(session, annotator_id))
+            outcomes=list(session.config["outcomes"]), left=left, right=right, input_image=input_image,
+            progress=self._progress(session, annotator_id))

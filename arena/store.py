@@ -17,13 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from arena import migrate, vote_sql
+from arena.db import GroupCommit, bulk_insert, insert_new, make_engine
 from arena.schema import (
     BATTLE_KINDS,
     CRITERION_CHOICES,
     OUTCOMES,
+    RATING_CODES,
     REVEALS,
     Battle,
     ItemRecord,
@@ -31,14 +34,24 @@ from arena.schema import (
     admin_audit,
     annotators,
     battles,
+    images,
     invites,
     items,
     metadata,
     outputs,
+    secrets,
+    session_models,
     sessions,
     votes,
 )
 from backends.core.errors import InvalidInput
+
+# How long a replica may serve a session's row from memory (it is read on every call): another replica's change,
+# such as closing the session, is seen within this many seconds.
+SESSION_TTL = 1.0
+# How stale the sampler's per-pair counts may be: they only balance which pair comes next, and recounting every
+# battle of a large session on every serve would not scale.
+COUNTS_TTL = 1.0
 
 __all__ = [
     "BATTLE_KINDS",
@@ -68,9 +81,17 @@ class ArenaStore:
     def __init__(self, url: str, image_dir: Path) -> None:
         self.url = url
         self.image_dir = image_dir
-        self.engine: Engine = _make_engine(url)
-        metadata.create_all(self.engine)
+        self.engine: Engine = make_engine(url)
+        migrate.upgrade(self.engine)  # creates or upgrades in place (Alembic); never drops data
+        self.writer = GroupCommit(self.engine)  # the hot writes (battles served, votes): one fsync per group
         self._items_cache: dict[str, tuple[tuple, list[dict[str, Any]]]] = {}
+        # session -> model -> index, as stored in session_models (rows never change once written, so a cached
+        # entry stays true for every replica)
+        self._model_index: dict[str, dict[str, int]] = {}
+        self._annotators: set[tuple[str, str]] = set()  # (session, annotator) rows known to exist
+        self._sessions: dict[str, tuple[float, Session]] = {}  # read on every call; see SESSION_TTL
+        self._unit_counts: dict[str, tuple[float, list[tuple]]] = {}  # the sampler's balance counts, see below
+        self._item_rows: dict[int, dict[str, Any]] = {}  # prompt, language, input image: never change
 
     @classmethod
     def open(cls, data_dir: Path, database_url: str = "") -> ArenaStore:
@@ -80,15 +101,71 @@ class ArenaStore:
         url = database_url or f"sqlite:///{(folder / 'arena.db').resolve()}"
         return cls(url, folder / "images")
 
+    @property
+    def is_sqlite(self) -> bool:
+        """True for a SQLite file (one host); False for a database server that replicas may share."""
+        return self.engine.dialect.name == "sqlite"
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # What replicas share besides rows: secrets and images
+    # ----------------------------------------------------------------------------------------------------------------
+    def shared_secret(self, name: str, proposed: bytes) -> bytes:
+        """The stored secret ``name``; ``proposed`` becomes it if there is none yet (the first replica wins)."""
+        with self.transaction() as db:
+            stored = db.execute(select(secrets.c.value).where(secrets.c.name == name)).scalar_one_or_none()
+            if stored is None:
+                db.execute(insert_new(db, secrets, ("name",)).values(name=name, value=proposed))
+                stored = db.execute(select(secrets.c.value).where(secrets.c.name == name)).scalar_one()
+        return bytes(stored)
+
+    def save_images(self, entries: Sequence[tuple[str, bytes]]) -> None:
+        """Store content-addressed images (names already stored are skipped), all in one transaction."""
+        with self.transaction() as db:
+            for start in range(0, len(entries), 500):
+                batch = entries[start:start + 500]
+                known = set(db.execute(select(images.c.name).where(images.c.name.in_([n for n, _ in batch])))
+                            .scalars())
+                fresh = [{"name": n, "data": d} for n, d in batch if n not in known]
+                if fresh:
+                    db.execute(insert_new(db, images, ("name",)), fresh)
+
+    def load_image(self, name: str) -> bytes | None:
+        """A stored image's bytes, or None."""
+        with self.reading() as db:
+            data = db.execute(select(images.c.data).where(images.c.name == name)).scalar_one_or_none()
+        return None if data is None else bytes(data)
+
+    def adopt_image_files(self) -> int:
+        """Copy images that exist only in this replica's folder (stored before images lived in the database) into
+        the database; returns how many."""
+        if not self.image_dir.is_dir():
+            return 0
+        files = {path.name: path for path in self.image_dir.glob("*.png")}
+        with self.reading() as db:
+            stored = set(db.execute(select(images.c.name)).scalars())
+        missing = sorted(set(files) - stored)
+        for start in range(0, len(missing), 100):
+            self.save_images([(name, files[name].read_bytes()) for name in missing[start:start + 100]])
+        return len(missing)
+
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Finish the queued writes and release every pooled connection."""
+        self.writer.close()
         self.engine.dispose()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One atomic unit of work: committed on success, rolled back on any error."""
+        """One atomic unit of work: committed on success, rolled back on any error.
+
+        Work that must follow only a successful commit (e.g. caching what was written) is appended to
+        ``connection.info["after_commit"]``.
+        """
         with self.engine.begin() as connection:
+            connection.info["after_commit"] = []
             yield connection
+            after = connection.info.pop("after_commit")
+        for callback in after:
+            callback()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -147,9 +224,33 @@ class ArenaStore:
         try:
             with self.transaction() as db:
                 db.execute(insert(sessions).values(**row))
+                self._register_models(db, session_id, config.get("models", ()))
         except IntegrityError as exc:
             raise InvalidInput("session", f"a session with id {session_id!r} already exists") from exc
         return Session(**row)
+
+    def register_models(self, session_id: str, names: Sequence[str]) -> dict[str, int]:
+        """Number a session's models for the rating log (new names get the next numbers; known ones keep theirs)."""
+        with self.transaction() as db:
+            return self._register_models(db, session_id, names)
+
+    def _register_models(self, db: Connection, session_id: str, names: Sequence[str]) -> dict[str, int]:
+        known = self._model_index.get(session_id, {})
+        if all(name in known for name in names):
+            return known
+        if db.dialect.name == "postgresql":  # replicas numbering the same session's new models take turns
+            db.execute(text("SELECT pg_advisory_xact_lock(:lock, hashtext(:session))"),
+                       {"lock": migrate.LOCK_ID, "session": session_id})
+        known = dict(db.execute(select(session_models.c.name, session_models.c.idx)
+                                .where(session_models.c.session_id == session_id)).all())
+        new = [name for name in dict.fromkeys(names) if name not in known]
+        if new:
+            rows = [(session_id, name, len(known) + k) for k, name in enumerate(new)]
+            bulk_insert(db, session_models, ("session_id", "name", "idx"), rows)
+            known.update({name: idx for _, name, idx in rows})
+        # cached only once committed: a rolled-back numbering must not outlive its transaction
+        db.info["after_commit"].append(lambda: self._model_index.__setitem__(session_id, known))
+        return known
 
     def session(self, session_id: Any) -> Session:
         """The session with this id.
@@ -157,11 +258,17 @@ class ArenaStore:
         Raises:
             InvalidInput: no such session.
         """
+        key = str(session_id)
+        cached = self._sessions.get(key)
+        if cached is not None and time.monotonic() - cached[0] < SESSION_TTL:
+            return cached[1]
         with self.reading() as db:
-            row = db.execute(select(sessions).where(sessions.c.id == str(session_id))).first()
+            row = db.execute(select(sessions).where(sessions.c.id == key)).first()
         if row is None:
             raise InvalidInput("session", f"unknown session {session_id!r}")
-        return _row(Session, row)
+        session = _row(Session, row)
+        self._sessions[key] = (time.monotonic(), session)
+        return session
 
     def sessions(self) -> list[Session]:
         """All sessions, newest first."""
@@ -173,28 +280,26 @@ class ArenaStore:
         """Open or close a session."""
         with self.transaction() as db:
             db.execute(update(sessions).where(sessions.c.id == session_id).values(status=status))
+        self._sessions.pop(session_id, None)
 
     def update_config(self, session_id: str, config: dict[str, Any]) -> None:
         """Replace a session's configuration (admin edits such as a new vote target)."""
         with self.transaction() as db:
             db.execute(update(sessions).where(sessions.c.id == session_id).values(config=config))
+        self._sessions.pop(session_id, None)
 
-    def ensure_annotator(self, session_id: str, annotator_id: str, group: str = "") -> dict[str, Any]:
-        """The annotator's row in this session, created on first sight."""
-        with self.transaction() as db:
-            row = db.execute(select(annotators).where(
-                annotators.c.session_id == session_id, annotators.c.id == annotator_id)).first()
-            if row is None:
-                try:
-                    with db.begin_nested():
-                        db.execute(insert(annotators).values(session_id=session_id, id=annotator_id,
-                                                             group_name=group, excluded=False,
-                                                             created_at=time.time()))
-                except IntegrityError:
-                    pass  # a concurrent first request created it
-                row = db.execute(select(annotators).where(
-                    annotators.c.session_id == session_id, annotators.c.id == annotator_id)).first()
-        return dict(row._mapping)
+    def ensure_annotator(self, session_id: str, annotator_id: str, group: str = "") -> None:
+        """Create the annotator's row in this session on first sight (an annotator's group is the first one given)."""
+        if (session_id, annotator_id) in self._annotators:
+            return
+        with self.reading() as db:
+            known = db.execute(select(annotators.c.id).where(
+                annotators.c.session_id == session_id, annotators.c.id == annotator_id)).first() is not None
+        if not known:  # concurrent first requests (on any replica): the first insert wins, the others do nothing
+            row = {"session_id": session_id, "id": annotator_id, "group_name": group, "excluded": False,
+                   "created_at": time.time()}
+            self.writer.run(lambda db: db.execute(insert_new(db, annotators, ("session_id", "id")).values(**row)))
+        self._annotators.add((session_id, annotator_id))  # rows are never deleted, so this stays true
 
     def annotator_rows(self, session_id: str) -> list[dict[str, Any]]:
         """Every annotator of a session."""
@@ -265,6 +370,17 @@ class ArenaStore:
         self._items_cache[session_id] = (stamp, result)
         return result
 
+    def item_row(self, item_id: int) -> dict[str, Any]:
+        """An item's own fields (prompt, language, input image), which never change: kept in memory."""
+        row = self._item_rows.get(item_id)
+        if row is None:
+            with self.reading() as db:
+                found = db.execute(select(items).where(items.c.id == item_id)).first()
+            if found is None:
+                raise InvalidInput("item_id", f"unknown item {item_id!r}")
+            row = self._item_rows[item_id] = dict(found._mapping)
+        return row
+
     def item(self, item_id: int) -> dict[str, Any]:
         """One item with its outputs."""
         with self.reading() as db:
@@ -277,10 +393,23 @@ class ArenaStore:
     # Battles and votes
     # ----------------------------------------------------------------------------------------------------------------
     def add_battle(self, battle: Battle) -> Battle:
-        """Record that a pair was served to an annotator."""
-        with self.transaction() as db:
+        """Record that a pair was served to an annotator (durably, before it is shown), unless the annotator has an
+        unvoted battle already (made meanwhile by another replica): that one is returned instead.
+
+        The check and the insert share one transaction, serialised per annotator (PostgreSQL: an advisory lock on
+        the session and annotator; SQLite: one writer at a time), so an annotator never holds two open battles.
+        """
+        def write(db: Connection) -> Battle:
+            if db.dialect.name == "postgresql":
+                db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:who))"),
+                           {"who": f"{battle.session_id}/{battle.annotator_id}"})
+            pending = db.execute(self._pending_query(battle.session_id, battle.annotator_id)).first()
+            if pending is not None:
+                return _row(Battle, pending)
             db.execute(insert(battles).values(**battle.__dict__))
-        return battle
+            return battle
+
+        return self.writer.run(write)
 
     def battle(self, battle_id: Any) -> Battle:
         """The battle with this id.
@@ -296,37 +425,49 @@ class ArenaStore:
 
     def pending_battle(self, session_id: str, annotator_id: str) -> Battle | None:
         """The annotator's battle that was served but not voted on yet, if any (it is served again)."""
-        voted = select(votes.c.battle_id).where(votes.c.battle_id == battles.c.id).exists()
         with self.reading() as db:
-            row = db.execute(select(battles).where(
-                battles.c.session_id == session_id, battles.c.annotator_id == annotator_id, ~voted,
-                battles.c.kind != "imported").order_by(battles.c.served_at).limit(1)).first()
+            row = db.execute(self._pending_query(session_id, annotator_id)).first()
         return None if row is None else _row(Battle, row)
+
+    @staticmethod
+    def _pending_query(session_id: str, annotator_id: str) -> Any:
+        voted = select(votes.c.battle_id).where(votes.c.battle_id == battles.c.id).exists()
+        return (select(battles).where(battles.c.session_id == session_id, battles.c.annotator_id == annotator_id,
+                                      ~voted, battles.c.kind != "imported").order_by(battles.c.served_at).limit(1))
 
     def record_vote(self, battle: Battle, annotator_id: str, outcome: str, criteria: dict[str, str],
                     max_per_minute: int) -> int:
         """Store a vote, durably, and return how many votes the annotator has in the session.
 
-        The rate limit is checked inside the same transaction, so concurrent requests cannot slip past it.
+        Idempotent: the same vote sent again (a client retrying after a lost answer, perhaps through another
+        replica) is acknowledged again and stored once. The rate limit is checked inside the same transaction, in
+        the database, so concurrent requests on any replica cannot slip past it. The vote is committed with the
+        others arriving meanwhile (group commit) and this returns only after that commit.
 
         Raises:
-            InvalidInput: a second vote on the battle, or the annotator is over the rate limit.
+            InvalidInput: a different vote on an already voted battle, or the annotator is over the rate limit.
         """
         now = time.time()
+        countable = battle.kind == "normal" and outcome in RATING_CODES
+
+        def write(db: Connection) -> int:
+            if vote_sql.same_vote_stored(db, battle, annotator_id, outcome, criteria):
+                return self._own_votes(db, battle.session_id, annotator_id)
+            index = self._register_models(db, battle.session_id, (battle.left_model, battle.right_model)) \
+                if countable else None
+            return vote_sql.insert_vote(db, battle, annotator_id, outcome, criteria, now, max_per_minute, index)
+
         try:
+            return self.writer.run(write)
+        except IntegrityError:  # the same battle voted at this instant through another replica
             with self.transaction() as db:
-                recent = db.execute(select(func.count()).select_from(votes).where(
-                    votes.c.annotator_id == annotator_id, votes.c.created_at > now - 60)).scalar_one()
-                if recent >= max_per_minute:
-                    raise InvalidInput("annotator", f"rate limit: at most {max_per_minute} votes per minute; "
-                                                    "take a breath and vote again shortly")
-                db.execute(insert(votes).values(
-                    battle_id=battle.id, session_id=battle.session_id, annotator_id=annotator_id, outcome=outcome,
-                    criteria=criteria, seconds_to_vote=round(now - battle.served_at, 3), created_at=now))
-                return db.execute(select(func.count()).select_from(votes).where(
-                    votes.c.session_id == battle.session_id, votes.c.annotator_id == annotator_id)).scalar_one()
-        except IntegrityError as exc:
-            raise InvalidInput("battle_id", f"battle {battle.id} already has a vote (one vote per battle)") from exc
+                vote_sql.same_vote_stored(db, battle, annotator_id, outcome, criteria)
+                return self._own_votes(db, battle.session_id, annotator_id)
+
+    @staticmethod
+    def _own_votes(db: Connection, session_id: str, annotator_id: str) -> int:
+        return db.execute(select(annotators.c.n_votes).where(
+            annotators.c.session_id == session_id, annotators.c.id == annotator_id)).scalar_one_or_none() or 0
 
     def import_battles(self, session: dict[str, Any], rows: Sequence[dict[str, Any]]) -> int:
         """Create ``session`` (id, name, task, config) with imported battle logs (a battle and its vote per row,
@@ -335,30 +476,12 @@ class ArenaStore:
         Raises:
             InvalidInput: a battle was imported before (naming its line and the session holding it).
         """
-        now = time.time()
-        session_id = session["id"]
+        from arena.bulk_import import import_battles
+
         try:
-            with self.transaction() as db:
-                db.execute(insert(sessions).values(**session, mode="imported", status="open", created_at=now))
-                known: set[str] = set()
-                for row in rows:
-                    if row["annotator_id"] not in known:
-                        known.add(row["annotator_id"])
-                        db.execute(insert(annotators).values(session_id=session_id, id=row["annotator_id"],
-                                                             group_name=row.get("group", ""), excluded=False,
-                                                             created_at=now))
-                    stamp = row.get("tstamp") or now
-                    db.execute(insert(battles).values(
-                        id=row["battle_id"], session_id=session_id, item_id=None, annotator_id=row["annotator_id"],
-                        kind="imported", left_model=row["left_model"], right_model=row["right_model"],
-                        left_image=None, right_image=None, gold_answer=None, repeat_of=None, served_at=stamp))
-                    db.execute(insert(votes).values(
-                        battle_id=row["battle_id"], session_id=session_id, annotator_id=row["annotator_id"],
-                        outcome=row["outcome"], criteria=row.get("criteria") or {}, seconds_to_vote=None,
-                        created_at=stamp))
-        except IntegrityError as exc:
+            return import_battles(self, session, rows)
+        except (IntegrityError, self.engine.dialect.dbapi.IntegrityError) as exc:  # the driver's, from bulk inserts
             raise self._duplicate_import(rows) from exc
-        return len(rows)
 
     def _duplicate_import(self, rows: Sequence[dict[str, Any]]) -> InvalidInput:
         """The error for an import that hit a battle stored before: names the first such line and its session."""
@@ -394,16 +517,16 @@ class ArenaStore:
         """What the pair sampler needs, aggregated in SQL so its cost does not grow with the battles served.
 
         Returns:
-            Unit counts ``(item_id, left, right, mine, voted, count)`` over normal and repeat battles, and this
-            annotator's own battles (id, item_id, kind, models, repeat_of, outcome).
+            Unit counts ``(item_id, left, right, voted, count)`` over normal and repeat battles of everyone (up to
+            ``COUNTS_TTL`` seconds old), and this annotator's own battles (id, item_id, kind, models, repeat_of,
+            outcome), always current.
         """
         voted = select(votes.c.battle_id).where(votes.c.battle_id == battles.c.id).exists()
         mine = battles.c.annotator_id == annotator_id
         counts = (
-            select(battles.c.item_id, battles.c.left_model, battles.c.right_model, mine.label("mine"),
-                   voted.label("voted"), func.count())
+            select(battles.c.item_id, battles.c.left_model, battles.c.right_model, voted.label("voted"), func.count())
             .where(battles.c.session_id == session_id, battles.c.kind.in_(("normal", "repeat")))
-            .group_by(battles.c.item_id, battles.c.left_model, battles.c.right_model, mine, voted)
+            .group_by(battles.c.item_id, battles.c.left_model, battles.c.right_model, voted)
         )
         own = (
             select(battles.c.id, battles.c.item_id, battles.c.kind, battles.c.left_model, battles.c.right_model,
@@ -411,38 +534,20 @@ class ArenaStore:
             .select_from(battles.outerjoin(votes, votes.c.battle_id == battles.c.id))
             .where(battles.c.session_id == session_id, mine)
         )
+        cached = self._unit_counts.get(session_id)
         with self.reading() as db:
-            return [tuple(r) for r in db.execute(counts).all()], [dict(r._mapping) for r in db.execute(own).all()]
+            if cached is None or time.monotonic() - cached[0] >= COUNTS_TTL:
+                cached = self._unit_counts[session_id] = (time.monotonic(), [tuple(r) for r in db.execute(counts)])
+            return cached[1], [dict(r._mapping) for r in db.execute(own).all()]
 
     def vote_count(self, session_id: str, annotator_id: str | None = None) -> int:
         """Votes in a session (of one annotator when given)."""
-        query = select(func.count()).select_from(votes).where(votes.c.session_id == session_id)
-        if annotator_id is not None:
-            query = query.where(votes.c.annotator_id == annotator_id)
+        return self.progress(session_id, annotator_id or "")[0 if annotator_id is not None else 1]
+
+    def progress(self, session_id: str, annotator_id: str) -> tuple[int, int]:
+        """``(the annotator's votes, the session's votes)``, from the per-annotator counters (one short read)."""
+        mine = case((annotators.c.id == annotator_id, annotators.c.n_votes), else_=0)
         with self.reading() as db:
-            return db.execute(query).scalar_one()
-
-
-def _make_engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite otherwise defers it), so that write
-        # transactions take the write lock up front and wait for it (busy_timeout) instead of failing on upgrade.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # a committed vote is on disk before the client hears of it
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get("read_only", False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-    return engine
+            own, total = db.execute(select(func.coalesce(func.sum(mine), 0), func.coalesce(
+                func.sum(annotators.c.n_votes), 0)).where(annotators.c.session_id == session_id)).one()
+        return int(own), int(total)

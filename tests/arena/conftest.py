@@ -7,11 +7,20 @@ import random
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from arena.sessions import LabelingService, SessionConfig
-from arena.store import ArenaStore, metadata
+from arena.store import ArenaStore
 from tests.arena.pools import ADMIN, make_pool
+
+
+def reset_postgres(url: str) -> None:
+    """A clean database: every table (the migrations' version table too) dropped, as on a new server."""
+    engine = create_engine(url)
+    with engine.begin() as db:
+        db.execute(text("DROP SCHEMA public CASCADE"))
+        db.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,7 +32,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> LabelingService:
         url = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
         if not url:
             pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
-        metadata.drop_all(create_engine(url))  # a clean schema per test
+        reset_postgres(url)
     store = ArenaStore(url, tmp_path / "images")
     yield LabelingService(store, b"k" * 32, ADMIN, rng=random.Random(7), pool_roots=(tmp_path,))
     store.close()

@@ -78,9 +78,13 @@ def test_vote_rules(service: LabelingService, pool_session) -> None:
     assert result["recorded"] and result["criteria"] == {"aesthetics": "right"}
     battle = service.store.battle(served.battle_id)
     assert result["reveal"] == {"left": battle.left_model, "right": battle.right_model}
-    with pytest.raises(InvalidInput, match="already has a vote"):
+    with pytest.raises(InvalidInput, match="already has a different vote"):
         service.vote(served.battle_id, "ann", "right")
     assert service.store.vote_count(pool_session.id) == 1
+    # the same vote again (a retry after a lost answer) is acknowledged again and stored once
+    again = service.vote(served.battle_id, "ann", "left", '{"aesthetics": "right"}')
+    assert again == result
+    assert service.store.vote_count(pool_session.id) == 1 and len(service.battles_for_rating(pool_session.id)) == 1
 
 
 def test_unknown_session_and_bad_annotator(service: LabelingService, pool_session) -> None:

@@ -95,9 +95,12 @@ def test_vote_rules_through_the_api(client: Client, session: str) -> None:
     with pytest.raises(AppError, match="outcome: 'maybe'"):
         client.predict(battle_id=battle, annotator="rule tester", outcome="maybe", criteria=None,
                        api_name="/arena_vote")
-    client.predict(battle_id=battle, annotator="rule tester", outcome="both_bad", criteria=None,
-                   api_name="/arena_vote")
-    with pytest.raises(AppError, match="already has a vote"):
+    first = client.predict(battle_id=battle, annotator="rule tester", outcome="both_bad", criteria=None,
+                           api_name="/arena_vote")
+    retried = client.predict(battle_id=battle, annotator="rule tester", outcome="both_bad", criteria=None,
+                             api_name="/arena_vote")
+    assert retried == first  # a retry is acknowledged again, not refused
+    with pytest.raises(AppError, match="already has a different vote"):
         client.predict(battle_id=battle, annotator="rule tester", outcome="left", criteria=None,
                        api_name="/arena_vote")
 

@@ -1,0 +1,122 @@
+"""Two studio processes on one database behave as one: group commit keeps each write's fate its own, an annotator
+never holds two open battles, and the rate limit holds across replicas."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+
+from arena.db import GroupCommit
+from arena.schema import Battle, battles, secrets
+from arena.sessions import LabelingService, SessionConfig
+from arena.store import ArenaStore
+from backends.core.errors import InvalidInput
+from tests.arena.conftest import reset_postgres
+from tests.arena.pools import ADMIN, make_pool
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'arena.db'}"
+    found = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
+    if not found:
+        pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
+    reset_postgres(found)
+    return found
+
+
+def replicas(url: str, tmp_path: Path) -> tuple[LabelingService, LabelingService, str]:
+    """Two services (as two studio replicas would have) on one database, and a pool session. On PostgreSQL each
+    has its own image folder (images travel through the database); SQLite replicas share the host's folder."""
+    shared = url.startswith("sqlite")
+    one = LabelingService(ArenaStore(url, tmp_path / "one"), b"k" * 32, ADMIN, rng=random.Random(1),
+                          pool_roots=(tmp_path,))
+    two = LabelingService(ArenaStore(url, tmp_path / ("one" if shared else "two")), b"k" * 32, ADMIN,
+                          rng=random.Random(2), pool_roots=(tmp_path,))
+    session = one.create_session(ADMIN, SessionConfig(name="Replicas", gold_rate=0, repeat_rate=0, overlap_rate=0,
+                                                      target_votes=10_000, max_votes_per_minute=5))
+    one.import_pool(ADMIN, session.id, make_pool(tmp_path / "pool", items=8))
+    return one, two, session.id
+
+
+def test_group_commit_answers_after_commit_and_isolates_failures(tmp_path: Path) -> None:
+    store = ArenaStore(f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "img")
+    writer = GroupCommit(store.engine)
+    results: dict[int, object] = {}
+
+    def write(k: int) -> None:
+        def work(db):
+            if k == 3:
+                db.execute(insert(secrets).values(name="s0", value=b"again"))  # a duplicate key: fails alone
+            else:
+                db.execute(insert(secrets).values(name=f"s{k}", value=b"x"))
+            return k
+
+        try:
+            results[k] = writer.run(work)
+        except Exception as error:  # the test looks at which error each caller got
+            results[k] = error
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with store.engine.connect() as db:  # a separate connection sees every acknowledged write
+        names = set(db.execute(select(secrets.c.name)).scalars())
+    failed = {k for k, r in results.items() if isinstance(r, Exception)}
+    assert failed <= {0, 3} and len(failed) == 1  # s0 written by one of the two, the other refused
+    assert names == {f"s{k}" for k in range(12) if k != 3}
+    assert writer.writes == 12 and writer.groups <= 12
+    writer.close()
+    store.close()
+
+
+def test_an_annotator_never_holds_two_open_battles_across_replicas(url: str, tmp_path: Path) -> None:
+    one, two, session = replicas(url, tmp_path)
+    first = one.next_battle(session, "ann")
+    annotator = one.store.battle(first.battle_id).annotator_id
+    # the other replica, asked at the same moment, plans a battle of its own: the store hands back the open one
+    made = two._new_battle(two.store.session(session), annotator)
+    assert made.id == first.battle_id
+    assert two.next_battle(session, "ann").battle_id == first.battle_id
+    one.store.close()
+    two.store.close()
+
+
+def test_the_rate_limit_holds_across_replicas(url: str, tmp_path: Path) -> None:
+    one, two, session = replicas(url, tmp_path)  # at most 5 votes a minute
+    for k in range(4):
+        service = (one, two)[k % 2]
+        served = service.next_battle(session, "ann")
+        service.vote(served.battle_id, "ann", "left")
+    template = one.store.battle(one.next_battle(session, "ann").battle_id)
+    extra = [Battle(**{**template.__dict__, "id": f"extra{k}", "served_at": time.time()}) for k in range(6)]
+    with one.store.transaction() as db:  # six more open battles of the same annotator
+        for battle in extra:
+            db.execute(insert(battles).values(**battle.__dict__))
+    done, refused = [], []
+
+    def vote(k: int) -> None:  # the 5th, 6th, ... votes arrive at once, through both replicas
+        try:
+            (one, two)[k % 2].store.record_vote(extra[k], template.annotator_id, "left", {}, 5)
+            done.append(k)
+        except InvalidInput as error:
+            refused.append(str(error))
+
+    threads = [threading.Thread(target=vote, args=(k,)) for k in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(done) == 1 and len(refused) == 5 and all("rate limit" in e for e in refused)
+    assert one.store.vote_count(session, template.annotator_id) == 5
+    one.store.close()
+    two.store.close()
