@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -22,7 +22,8 @@ from typing import Any
 import gradio as gr
 
 from arena.sessions import LabelingService
-from backends.core.errors import Cancelled, InvalidInput, StudioError
+from backends.core.errors import InvalidInput, StudioError
+from backends.core.i18n import Catalog, pick_locale
 from backends.core.run import ProgressEvent, RunControl
 from backends.core.settings import Settings
 from backends.core.validation import check_number
@@ -32,8 +33,12 @@ from backends.models.registry import Registry
 log = logging.getLogger("studio.ui")
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LOCALES = ("en", "zh-CN")
+# studio.js keeps the page's current language here (Gradio's Settings may change it after load).
+LOCALE_COOKIE = "studio-locale"
 # Every event that runs an accelerator job shares this queue (read-only: it is spread into event listeners).
 GPU: Mapping[str, Any] = MappingProxyType({"concurrency_id": "gpu", "concurrency_limit": 1})
+# Text-to-image models compared side by side in one run (the form's limit and the handlers' check).
+MAX_MODELS = 4
 
 
 class CancelTokens:
@@ -110,9 +115,13 @@ def run_control(ctx: AppContext, request: gr.Request | None, progress: gr.Progre
 
 
 def stop_run(ctx: AppContext, request: gr.Request) -> None:
-    """Stop the session's current run at its next step."""
-    if ctx.cancels.stop(session_id(request)):
-        gr.Info("Stopping at the next step…")
+    """Stop the session's current run at its next step, and say so (a toast in the reader's language)."""
+    gr.Info(stop_message(ctx, request))
+
+
+def stop_message(ctx: AppContext, request: gr.Request) -> str:
+    """Stop the session's current run; returns what to tell the user (for a status line beside the Stop button)."""
+    return tr("common.stopping" if ctx.cancels.stop(session_id(request)) else "common.nothing_to_stop", request)
 
 
 def bind(handler: Callable[..., Any], ctx: AppContext, *fixed: Any) -> Callable[..., Any]:
@@ -149,17 +158,17 @@ def ui_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     def translate(exc: Exception) -> gr.Error:
+        # In the reader's language: the backends' English messages are looked up by their templates.
         if isinstance(exc, gr.Error):
             return exc
-        if isinstance(exc, Cancelled):
-            return gr.Error(f"Stopped: {exc}", title="Stopped")
-        if isinstance(exc, InvalidInput):
-            return gr.Error(str(exc), title="Invalid input")
         if isinstance(exc, StudioError):
-            return gr.Error(str(exc), title=type(exc).__name__)
+            title = next(f"errors.title.{k.__name__}" for k in type(exc).__mro__
+                         if texts().has(f"errors.title.{k.__name__}") or k is StudioError)
+            return gr.Error(error_message(exc), title=tr(title))
         error_id = uuid.uuid4().hex[:8]
         log.exception("unexpected error %s in %s", error_id, fn.__name__)
-        return gr.Error(f"Unexpected error (id {error_id}): {type(exc).__name__}: {exc}. The server log has details.")
+        return gr.Error(tr("errors.unexpected", id=error_id, kind=type(exc).__name__, detail=str(exc)),
+                        title=tr("errors.title.unexpected"))
 
     if inspect.isgeneratorfunction(fn):
 
@@ -182,15 +191,21 @@ def ui_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@dataclass(frozen=True)
+class GradioProgress:
+    """``gr.Progress`` as a sink of the backends' progress events; picklable, so it also reports from inside a
+    ZeroGPU worker (Spaces forwards Gradio's progress updates from there)."""
+
+    progress: gr.Progress
+    locale: str = "en"  # messages are worded in the reader's language (taken in the event's own thread)
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.progress(event.fraction, desc=texts().message(self.locale, event.message))
+
+
 def gradio_progress(progress: gr.Progress | None) -> Callable[[ProgressEvent], None] | None:
     """Adapt ``gr.Progress`` to the backends' progress events."""
-    if progress is None:
-        return None
-
-    def report(event: ProgressEvent) -> None:
-        progress(event.fraction, desc=event.message)
-
-    return report
+    return None if progress is None else GradioProgress(progress, locale_of())
 
 
 def load_translations(assets: Path = ASSETS) -> dict[str, dict[str, str]]:
@@ -216,6 +231,100 @@ def load_translations(assets: Path = ASSETS) -> dict[str, dict[str, str]]:
 def make_i18n(assets: Path = ASSETS) -> gr.I18n:
     """A ``gr.I18n`` with the studio's English and Simplified Chinese strings."""
     return gr.I18n(**load_translations(assets))
+
+
+@functools.lru_cache(maxsize=1)
+def texts() -> Catalog:
+    """The server-side strings (the UI's, with parameters) and the backends' message templates
+    (``assets/i18n/messages/<locale>.json``), read once: they ship with the code and never change at run time."""
+    folder = ASSETS / "i18n" / "messages"
+    messages = {loc: json.loads((folder / f"{loc}.json").read_text("utf-8")) for loc in LOCALES
+                if (folder / f"{loc}.json").is_file()}
+    return Catalog(load_translations(), messages)
+
+
+def locale_of(request: gr.Request | None = None) -> str:
+    """The locale of the browser behind ``request`` (default: the event being handled now): the page's language
+    (studio.js keeps it in a cookie, so Gradio's Settings switch counts), else Accept-Language, else English."""
+    if request is None:
+        request = gr.context.LocalContext.request.get(None)
+    if request is None:
+        return "en"
+    try:
+        cookie = request.cookies.get(LOCALE_COOKIE)
+        header = request.headers.get("accept-language")
+    except AttributeError:  # a request rebuilt without its HTTP details (e.g. in tests)
+        return "en"
+    return pick_locale((cookie, header), LOCALES)
+
+
+def tr(key: str, request: gr.Request | None = None, **params: Any) -> str:
+    """The UI string ``key`` in the requesting browser's locale, with ``params`` filled in (server-made text:
+    summaries, table headers, messages)."""
+    return texts().text(locale_of(request), key, **params)
+
+
+def message(text: str, request: gr.Request | None = None) -> str:
+    """A backend's English message (a leaderboard note, a quality flag) in the reader's language, when the message
+    catalog has its template."""
+    return texts().message(locale_of(request), text)
+
+
+def error_message(exc: StudioError, request: gr.Request | None = None) -> str:
+    """A studio error as the reader should see it: ``InvalidInput`` as "field: message", the message translated
+    through its English template when the catalog has one."""
+    catalog, locale = texts(), locale_of(request)
+    if isinstance(exc, InvalidInput):
+        return f"{exc.field}: {catalog.message(locale, exc.reason)}"
+    return catalog.message(locale, str(exc))
+
+
+def headed(rows: list[list[Any]], headers: Sequence[str]) -> Any:
+    """A table update with its English ``headers`` in the reader's language (through the message catalog, where a
+    header is a template without values), shown: tables start hidden, so no untranslated header is ever on screen."""
+    words = [tr(f"col.{h}") if texts().has(f"col.{h}") else message(h) for h in headers]  # short ones have keys
+    return gr.Dataframe(value=rows, headers=words, visible=True)
+
+
+def english(value: Any) -> Any:
+    """A label as plain English text (``gr.I18n`` keys resolved), for places that are not translated in the
+    browser: the API page, gradio_client's view_api and the MCP tool schemas."""
+    key = getattr(value, "key", None)
+    if isinstance(value, gr.i18n.I18nData) and isinstance(key, str):
+        return texts().text("en", key)
+    return value
+
+
+class StudioBlocks(gr.Blocks):
+    """``gr.Blocks`` whose API description names parameters by their English labels, not by translation keys
+    (which the "Use via API" page would print as "[object Object]"), and lets a parameter the handler types as
+    ``... | None`` be null (the MCP tool schemas are built from this description: "seed: None for random")."""
+
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None) -> Any:
+        """Gradio's API info with every parameter and return label in plain English, and None allowed where the
+        handler allows it."""
+        info = super().get_api_info(all_endpoints=all_endpoints, page=page)
+        handlers = {f"/{fn.api_name}": fn.fn for fn in self.fns.values() if fn.api_name and fn.fn}
+        for endpoints in info.values():
+            for name, endpoint in endpoints.items() if isinstance(endpoints, dict) else ():
+                optional = _optional_parameters(handlers.get(name))
+                for entry in [*endpoint.get("parameters", []), *endpoint.get("returns", [])]:
+                    entry["label"] = english(entry.get("label"))
+                    kind = entry.get("type")
+                    if entry.get("parameter_name") in optional and isinstance(kind, dict) and "anyOf" not in kind:
+                        entry["type"] = {"anyOf": [kind, {"type": "null"}]}
+        return info
+
+
+def _optional_parameters(handler: Callable[..., Any] | None) -> set[str]:
+    """The parameters of ``handler`` whose annotation admits None (``float | None``)."""
+    if handler is None:
+        return set()
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in parameters if "None" in str(p.annotation)}
 
 
 def optional_number(value: Any) -> Any:

@@ -20,7 +20,7 @@ from backends.core.errors import InvalidInput
 from backends.core.paths import confine
 from backends.core.run import RunControl
 from backends.tasks.hand_repair.types import METHODS, HandRepairRequest
-from tabs.common import GPU, AppContext, bind, client_id, optional_number, run_control, ui_errors
+from tabs.common import GPU, AppContext, bind, client_id, optional_number, run_control, tr, ui_errors
 
 CSV_COLUMNS = ("image", "hand", "confidence_before", "confidence_after", "note")
 
@@ -72,9 +72,9 @@ def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control:
         writer.writerows(rows)
         writer.writerow(["MEAN", "", round(mean(before_all), 4) if before_all else "",
                          round(mean(after_all), 4) if after_all else "", f"{method} on {model}"])
-    summary = (f"**{len(sources)} images**, {len(before_all)} hands · mean confidence before "
-               f"{mean(before_all) if before_all else float('nan'):.3f}, after "
-               f"{mean(after_all) if after_all else float('nan'):.3f} · results in `{out}`")
+    summary = tr("hand.batch_summary", images=len(sources), hands=len(before_all), folder=str(out),
+                 before=f"{mean(before_all):.3f}" if before_all else "—",
+                 after=f"{mean(after_all):.3f}" if after_all else "—")
     control.report(1.0, "done")
     return table, summary
 
@@ -83,27 +83,33 @@ def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control:
 def batch_view(ctx: AppContext, admin_password: str, folder: str, method: str, model: str, seed: Any, steps: Any,
                strength: float, text_guidance: float, visual_guidance: float, mask_growth: float, padding: float,
                request: gr.Request,
-               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, str]:  # noqa: B008
-    """Batch repair of a folder (admin): the CSV and a summary."""
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[Any, str]:  # noqa: B008
+    """Batch repair of a folder (admin): the CSV (shown once there is one) and a summary."""
     ctx.arena.require_admin(admin_password, "hand_batch", folder, client_id(request))
     options = {"seed": optional_number(seed), "steps": optional_number(steps), "strength": strength,
                "text_guidance": text_guidance, "visual_guidance": visual_guidance, "mask_growth": mask_growth,
                "padding": padding}
     with run_control(ctx, request, progress) as control:
         table, text = batch_repair(ctx, folder, method, model, control, **options)
-    return str(table), text
+    return gr.File(value=str(table), visible=True), text
 
 
 def build(ctx: AppContext, hand: dict[str, Any]) -> None:
     """Lay out the batch accordion under the hand-repair tab, reusing its model and settings."""
     i18n = ctx.i18n
-    with gr.Accordion(i18n("hand.batch"), open=False), gr.Row():
-        password = gr.Textbox(type="password", label=i18n("hand.admin_password"))
-        folder = gr.Textbox(label=i18n("hand.folder"))
-        method = gr.Radio(list(METHODS), value="mghand", label=i18n("hand.methods"))
-        run = gr.Button(i18n("hand.batch_run"))
-        csv_file = gr.File(label="CSV", interactive=False)
-        summary = gr.Markdown()
+    # Three short rows (where from, how, what came out) rather than six controls squeezed into one: each row wraps
+    # to one control per line on a phone.
+    with gr.Accordion(i18n("hand.batch"), open=False, elem_id="hand-batch"):
+        with gr.Row():
+            password = gr.Textbox(type="password", label=i18n("hand.admin_password"), scale=1, min_width=220)
+            folder = gr.Textbox(label=i18n("hand.folder"), scale=2, min_width=260, elem_id="hand-batch-folder")
+        with gr.Row(elem_classes=["t2i-form-row"]):  # the button level with the choices (studio.css)
+            method = gr.Radio([(i18n(f"hand.method.{m}"), m) for m in METHODS], value="mghand",
+                              label=i18n("hand.methods"), scale=2, min_width=260)
+            run = gr.Button(i18n("hand.batch_run"), scale=1, min_width=160, elem_id="hand-batch-run")
+        csv_file = gr.File(label=i18n("hand.csv"), interactive=False, visible=False,  # shown with a result
+                           elem_id="hand-batch-csv")
+        summary = gr.Markdown(elem_id="hand-batch-summary")
     batching = run.click(bind(batch_view, ctx), [password, folder, method, hand["model"], *hand["settings"]],
                          [csv_file, summary], api_visibility="private", **GPU)
     hand["stop"].click(None, None, None, cancels=[batching], api_visibility="private", queue=False)

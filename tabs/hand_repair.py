@@ -24,10 +24,11 @@ from backends.tasks.hand_repair.types import (
     HandRepairRequest,
 )
 from backends.vision import hands as hand_masks
-from tabs.common import GPU, AppContext, bind, optional_number, run_control, stop_run, ui_errors
+from tabs.common import GPU, AppContext, bind, message, optional_number, run_control, stop_run, tr, ui_errors
 
 DETECTOR = "hand/mediapipe"
-TABLE = ("method", "hands before", "mean confidence before", "hands after", "mean confidence after", "per hand")
+TABLE = ("method", "hands_before", "mean_before", "hands_after", "mean_after", "per_hand")
+HAND_COLUMNS = ("number", "hand", "score", "box", "extended", "checks")
 
 
 @dataclass
@@ -48,12 +49,20 @@ def detect(ctx: AppContext, image: Any) -> tuple[dict[str, Any], Image.Image]:
     return result.report, result.overlay
 
 
-def detected_mask_layer(found: list[Any], size: tuple[int, int]) -> Image.Image:
-    """An RGBA layer painting the detected hands' padded boxes white: the editor's starting mask."""
-    mask = hand_masks.masks_for(found, size, kind="loose") if found else np.zeros(size[::-1], bool)
-    layer = np.zeros((*mask.shape, 4), dtype=np.uint8)
-    layer[mask] = (255, 255, 255, 255)
-    return Image.fromarray(layer, "RGBA")
+MASK_TINT = (255, 0, 200)  # the detected-hand region, tinted in the mask editor's picture
+
+
+def detected_mask(found: list[Any], size: tuple[int, int]) -> np.ndarray:
+    """The detected hands' padded boxes as a boolean mask (all False when no hand was found)."""
+    return hand_masks.masks_for(found, size, kind="loose") if found else np.zeros(size[::-1], bool)
+
+
+def tinted(image: Image.Image, mask: np.ndarray, alpha: float = 0.45) -> Image.Image:
+    """``image`` with the masked region tinted: the mask editor's picture, showing where the detected hands are
+    (Gradio's editor does not display layers given to it, so the detected mask is drawn into its background)."""
+    rgb = np.asarray(imaging.to_rgb(image), dtype=np.float32)
+    rgb[mask] = (1 - alpha) * rgb[mask] + alpha * np.asarray(MASK_TINT, np.float32)
+    return Image.fromarray(rgb.round().astype(np.uint8))
 
 
 def editor_mask(value: Any, size: tuple[int, int]) -> np.ndarray | None:
@@ -90,8 +99,9 @@ def repair(ctx: AppContext, image: Any, methods: list[str], model: str, control:
     outcomes = []
     for index, request in enumerate(requests):
         result = ctx.executor.run(model, request, control.part(index, len(requests)))
-        path = imaging.save_png(result.image, result.recipe,
-                                imaging.output_path(ctx.settings.outputs_dir / "hand_repair", result.recipe, index))
+        path = imaging.output_path(ctx.settings.outputs_dir / "hand_repair", result.recipe, index)
+        # Both methods run one model with one seed: the method in the name tells the files apart.
+        path = imaging.save_png(result.image, result.recipe, path.with_name(f"{path.stem}_{request.method}.png"))
         strip = hand_masks.mask_strip(result.schedule) if result.schedule else None
         outcomes.append(Repair(request.method, path, result.recipe.to_dict(), result.before, result.after, strip))
     return outcomes
@@ -115,6 +125,28 @@ def confidence_rows(outcomes: list[Repair]) -> list[list[Any]]:
 
 def _score(hand: dict[str, Any] | None) -> str:
     return "—" if hand is None else f"{hand['score']:.2f}"
+
+
+def hand_rows(report: dict[str, Any]) -> list[list[Any]]:
+    """Per detected hand: MediaPipe's label and the hand it is on an ordinary photo, confidence, box, fingers
+    extended, and the anatomical checks (in the reader's language)."""
+    rows = []
+    for number, hand in enumerate(report["hands"], start=1):
+        checks = hand["checks"]
+        person = tr("hand.person_left" if hand["handedness"] == "Right" else "hand.person_right")
+        verdict = tr("hand.plausible") if checks["plausible"] else "; ".join(message(r) for r in checks["reasons"])
+        rows.append([number, f"{hand['handedness']} ({person})", f"{hand['score']:.2f}",
+                     ", ".join(str(v) for v in hand["box"]), f"{checks['extended_count']} / 5", verdict])
+    return rows
+
+
+def detect_summary(report: dict[str, Any], size: tuple[int, int]) -> str:
+    """One line about what detection found, worded for this tab (no hand: how to repair it anyway)."""
+    if not report["hands"]:
+        return tr("hand.none_found", width=size[0], height=size[1])
+    odd = sum(1 for h in report["hands"] if not h["checks"]["plausible"])
+    return tr("hand.found", count=report["count"], score=f"{report['mean_score']:.2f}") + " " + (
+        tr("hand.all_plausible") if not odd else tr("hand.some_odd", count=odd))
 
 
 def options(seed: Any, steps: Any, strength: float, text_guidance: float, visual_guidance: float,
@@ -164,25 +196,33 @@ def hand_repair(ctx: AppContext, image: Image.Image, model: str = "inpaint/sd15"
 
 @ui_errors
 def detect_view(ctx: AppContext, image: Image.Image) -> list[Any]:
-    """Detect: the message, the overlay, the report, and the editor starting from the detected-hand mask."""
+    """Detect: the summary, the overlay, the per-hand table, the report, and the mask editor showing the detected
+    hands (tinted) to paint on."""
     source = imaging.load_image(image)
     found = ctx.executor.run(DETECTOR, HandDetectRequest(source))
-    layer = detected_mask_layer(found.hands, source.size)
-    return [found.report["message"], found.overlay, found.report,
-            {"background": image, "layers": [layer], "composite": None}]
+    picture = tinted(source, detected_mask(found.hands, source.size))
+    table = gr.Dataframe(value=hand_rows(found.report), headers=[tr(f"hand.col.{c}") for c in HAND_COLUMNS],
+                         visible=bool(found.report["hands"]))
+    return [detect_summary(found.report, source.size), found.overlay, table, found.report,
+            {"background": picture, "layers": [], "composite": picture}]
 
 
 @ui_errors
-def repair_view(ctx: AppContext, image: Any, editor_value: Any, use_mask: bool, methods: list[str], model: str,
+def repair_view(ctx: AppContext, image: Any, editor_value: Any, mask_mode: str, methods: list[str], model: str,
                 seed: Any, steps: Any, strength: float, text_guidance: float, visual_guidance: float,
                 mask_growth: float, padding: float, dilation: float, feather: float, prompt: str, negative: str,
                 lora: str, discriminator: str, request: gr.Request,
                 progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
     """Repair: a before/after slider per method, the confidence table, the mask schedule and the recipes."""
     source = imaging.load_image(image)
-    mask = editor_mask(editor_value, source.size) if use_mask else None
-    if use_mask and mask is None:
-        raise InvalidInput("mask", "is empty: paint over the hand in the mask editor, or untick 'use my mask'")
+    mask = None
+    if mask_mode in ("add", "mine"):
+        painted = editor_mask(editor_value, source.size)
+        if painted is None:
+            raise InvalidInput("mask", "is empty: paint over the hand in the mask editor, or use the detected hands")
+        if mask_mode == "add":
+            painted |= detected_mask(ctx.executor.run(DETECTOR, HandDetectRequest(source)).hands, source.size)
+        mask = painted
     with run_control(ctx, request, progress) as control:
         outcomes = repair(ctx, source, methods, model, control, mask=mask, **options(
             seed, steps, strength, text_guidance, visual_guidance, mask_growth, padding, dilation, feather,
@@ -192,7 +232,9 @@ def repair_view(ctx: AppContext, image: Any, editor_value: Any, use_mask: bool, 
     by_method = {o.method: o for o in outcomes}
     slider_values = [(str(original), str(by_method[m].path)) if m in by_method else None for m in METHODS]
     shown_strip = next((o.strip for o in outcomes if o.method == "mghand"), outcomes[0].strip)
-    return [*slider_values, confidence_rows(outcomes), shown_strip, [o.recipe for o in outcomes]]
+    table = gr.Dataframe(value=confidence_rows(outcomes), headers=[tr(f"hand.tcol.{c}") for c in TABLE],
+                         visible=True)
+    return [*slider_values, table, shown_strip, [o.recipe for o in outcomes]]
 
 
 def editor_from(image: Any) -> Any:
@@ -207,46 +249,60 @@ def build(ctx: AppContext) -> dict[str, Any]:
     if ctx.settings.profile == "tiny":
         gr.Markdown(i18n("common.tiny_banner"))
     with gr.Row():
-        with gr.Column(scale=2):
-            image = gr.Image(label=i18n("hand.image"), type="pil", image_mode=None, elem_id="hand-image")
-            detect_button = gr.Button(i18n("hand.detect"), elem_id="hand-detect")
-            summary = gr.Markdown(elem_id="hand-summary")
-            overlay = gr.Image(label=i18n("hand.overlay"), interactive=False, format="png", elem_id="hand-overlay")
-            with gr.Accordion(i18n("hand.mask"), open=False):
-                editor = gr.ImageEditor(type="pil", label=i18n("hand.editor"), layers=False, transforms=(),
-                                        brush=gr.Brush(colors=["#FFFFFF"], color_mode="fixed"))
-                use_mask = gr.Checkbox(label=i18n("hand.use_mask"), value=False)
-            methods = gr.CheckboxGroup(list(METHODS), value=list(METHODS), label=i18n("hand.methods"),
-                                       elem_id="hand-methods")
-            model = gr.Dropdown(models, value=models[0][1], label=i18n("hand.model"))
-            with gr.Row():
-                seed = gr.Number(value=0, label=i18n("t2i.seed"))
-                steps = gr.Number(value=8 if ctx.settings.profile == "tiny" else 30, label=i18n("t2i.steps"),
-                                  elem_id="hand-steps")
-                strength = gr.Slider(0.05, 1.0, value=0.75, step=0.05, label=i18n("hand.strength"))
-            with gr.Row():
-                text_guidance = gr.Slider(0, 10, value=1.5, step=0.1, label=i18n("hand.text_guidance"))
-                visual_guidance = gr.Slider(0, 10, value=0, step=0.1, label=i18n("hand.visual_guidance"))
-                mask_growth = gr.Slider(0, 1, value=1.0, step=0.05, label=i18n("hand.mask_growth"))
-                padding = gr.Slider(0, 1, value=0.3, step=0.05, label=i18n("hand.padding"))
-            with gr.Row():
-                dilation = gr.Slider(0, 0.1, value=0.02, step=0.005, label=i18n("hand.dilation"))
-                feather = gr.Slider(0, 0.1, value=0.02, step=0.005, label=i18n("hand.feather"))
-            with gr.Accordion(i18n("t2i.advanced_prompts"), open=False):
-                prompt = gr.Textbox(value=DEFAULT_PROMPT, label=i18n("t2i.prompt"))
-                negative = gr.Textbox(value=DEFAULT_NEGATIVE, label=i18n("t2i.negative_prompt"))
-                lora = gr.Textbox(label=i18n("hand.lora"))
-                discriminator = gr.Textbox(label=i18n("hand.discriminator"))
-            with gr.Row():
-                run = gr.Button(i18n("hand.repair"), variant="primary", elem_id="hand-repair")
-                stop = gr.Button(i18n("common.stop"), variant="stop")
-        with gr.Column(scale=3):
-            sliders = {m: gr.ImageSlider(label=f"{m}: before / after", type="filepath", format="png",
-                                         elem_id=f"hand-slider-{m}") for m in METHODS}
-            table = gr.Dataframe(headers=list(TABLE), interactive=False, elem_id="hand-table")
-            strip = gr.Image(label=i18n("hand.strip"), interactive=False, format="png", elem_id="hand-strip")
-            recipes = gr.JSON(label=i18n("t2i.recipes"))
-    detect_json = gr.JSON(visible=False)
+        image = gr.Image(label=i18n("hand.image"), type="pil", image_mode=None, elem_id="hand-image", min_width=280)
+        overlay = gr.Image(label=i18n("hand.overlay"), interactive=False, format="png", elem_id="hand-overlay",
+                           min_width=280)
+    detect_button = gr.Button(i18n("hand.detect"), elem_id="hand-detect")
+    summary = gr.Markdown(elem_id="hand-summary")
+    hands = gr.Dataframe(interactive=False, wrap=True, visible=False, elem_id="hand-hands")
+    gr.Markdown(i18n("hand.handedness_note"), elem_id="hand-note")
+    with gr.Accordion(i18n("hand.mask"), open=False, elem_id="hand-mask"):
+        gr.Markdown(i18n("hand.editor"))
+        editor = gr.ImageEditor(type="pil", show_label=False, layers=False, transforms=(), format="png",
+                                brush=gr.Brush(colors=["#FFFFFF"], color_mode="fixed"), height=520,
+                                elem_id="hand-editor")
+        mask_mode = gr.Radio([(i18n(f"hand.mask_mode.{m}"), m) for m in ("detected", "add", "mine")],
+                             value="detected", label=i18n("hand.mask_mode"), elem_id="hand-mask-mode")
+    with gr.Row():
+        methods = gr.CheckboxGroup([(i18n(f"hand.method.{m}"), m) for m in METHODS], value=list(METHODS),
+                                   label=i18n("hand.methods"), elem_id="hand-methods", min_width=260)
+        model = gr.Dropdown(models, value=models[0][1], label=i18n("hand.model"), min_width=220)
+    with gr.Row():
+        seed = gr.Number(value=0, label=i18n("t2i.seed"), min_width=120)
+        steps = gr.Number(value=8 if ctx.settings.profile == "tiny" else 30, label=i18n("t2i.steps"),
+                          elem_id="hand-steps", min_width=120)
+        strength = gr.Slider(0.05, 1.0, value=0.75, step=0.05, label=i18n("hand.strength"), min_width=260)
+    with gr.Row():
+        text_guidance = gr.Slider(0, 10, value=1.5, step=0.1, label=i18n("hand.text_guidance"),
+                                  info=i18n("hand.text_guidance_info"), min_width=260)
+        visual_guidance = gr.Slider(0, 10, value=0, step=0.1, label=i18n("hand.visual_guidance"),
+                                    info=i18n("hand.visual_guidance_info"), min_width=260)
+    with gr.Row():
+        mask_growth = gr.Slider(0, 1, value=1.0, step=0.05, label=i18n("hand.mask_growth"),
+                                info=i18n("hand.mask_growth_info"), min_width=260)
+        padding = gr.Slider(0, 1, value=0.3, step=0.05, label=i18n("hand.padding"), info=i18n("hand.padding_info"),
+                            min_width=260)
+    with gr.Row():
+        dilation = gr.Slider(0, 0.1, value=0.02, step=0.005, label=i18n("hand.dilation"),
+                             info=i18n("hand.dilation_info"), min_width=260)
+        feather = gr.Slider(0, 0.1, value=0.02, step=0.005, label=i18n("hand.feather"),
+                            info=i18n("hand.feather_info"), min_width=260)
+    with gr.Accordion(i18n("t2i.advanced_prompts"), open=False):
+        prompt = gr.Textbox(value=DEFAULT_PROMPT, label=i18n("t2i.prompt"))
+        negative = gr.Textbox(value=DEFAULT_NEGATIVE, label=i18n("t2i.negative_prompt"))
+        lora = gr.Textbox(label=i18n("hand.lora"))
+        discriminator = gr.Textbox(label=i18n("hand.discriminator"))
+    with gr.Row():
+        run = gr.Button(i18n("hand.repair"), variant="primary", elem_id="hand-repair")
+        stop = gr.Button(i18n("common.stop"), variant="stop")
+    with gr.Row():
+        sliders = {m: gr.ImageSlider(label=i18n(f"hand.slider.{m}"), type="filepath", format="png",
+                                     elem_id=f"hand-slider-{m}", min_width=280) for m in METHODS}
+    table = gr.Dataframe(interactive=False, wrap=True, visible=False, elem_id="hand-table")
+    strip = gr.Image(label=i18n("hand.strip"), interactive=False, format="png", elem_id="hand-strip")
+    with gr.Accordion(i18n("hand.recipes"), open=False):
+        recipes = gr.JSON(label=i18n("hand.recipes"))
+        detect_json = gr.JSON(label=i18n("hand.report"))
     repaired = gr.Image(visible=False, type="filepath", format="png")
     repair_json = gr.JSON(visible=False)
     # The API's own inputs: plain fields without UI limits, so bad values reach the backend's checks, which name them.
@@ -256,10 +312,10 @@ def build(ctx: AppContext) -> dict[str, Any]:
     api_detect, api_repair = gr.Button(visible=False), gr.Button(visible=False)
 
     settings_inputs = [seed, steps, strength, text_guidance, visual_guidance, mask_growth, padding]
-    detect_button.click(bind(detect_view, ctx), image, [summary, overlay, detect_json, editor],
+    detect_button.click(bind(detect_view, ctx), image, [summary, overlay, hands, detect_json, editor],
                         api_visibility="private")
     image.change(editor_from, image, editor, api_visibility="private", queue=False)
-    form = [image, editor, use_mask, methods, model, *settings_inputs, dilation, feather, prompt, negative, lora,
+    form = [image, editor, mask_mode, methods, model, *settings_inputs, dilation, feather, prompt, negative, lora,
             discriminator]
     repairing = run.click(bind(repair_view, ctx), form, [*sliders.values(), table, strip, recipes],
                           api_visibility="private", **GPU)

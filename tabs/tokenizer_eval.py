@@ -1,12 +1,18 @@
 """Tokenizer dataset evaluation (mean PSNR / SSIM, rFID and pFID when the Inception weights are available, a CSV)
-and "send reconstructions to a labeling session" (which reconstruction is more faithful, original beside A and B)."""
+and "send reconstructions to a labeling session" (which reconstruction is more faithful, original beside A and B).
+
+pFID follows RobustTok's definition: the FID of reconstructions decoded from perturbed tokens (each token, with
+probability alpha, replaced by one of its delta nearest codewords). The paper's alpha / delta for its reported pFID
+were never released (lxa9867/ImageFolder issue 28), so the numbers here are comparable with each other at the same
+alpha, delta and seed (written beside every row), not with the paper's table."""
 
 from __future__ import annotations
 
 import csv
 import json
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -17,25 +23,31 @@ import numpy as np
 from arena.sessions import SessionConfig
 from backends.core.errors import InvalidInput, ModelUnavailable
 from backends.core.imaging import IMAGE_SUFFIXES
+from backends.core.paths import confine
 from backends.core.run import RunControl
+from backends.core.validation import check_number
 from backends.tasks.tokenize.types import TokenizeRequest
 from backends.vision import metrics
-from tabs.common import GPU, AppContext, bind, run_control, ui_errors
+from tabs.common import GPU, AppContext, bind, client_id, message, run_control, tr, ui_errors
 
 FID_KEY = "metric/inception-fid"
 MAX_IMAGES = 10_000
-SUMMARY = ("tokenizer", "images", "mean PSNR", "mean SSIM", "mean MS-SSIM", "bits/pixel", "rFID", "pFID",
-           "perturbation")
+# Rows of the summary table (one column per tokenizer): (summary field, translation key or a name that reads the
+# same in every language). The perturbation settings are the same for every tokenizer: the note says them once.
+SUMMARY = (("images", "tok.row.images"), ("psnr", "tok.row.mean_psnr"), ("ssim", "tok.row.mean_ssim"),
+           ("ms_ssim", "tok.row.mean_ms_ssim"), ("bits_per_pixel", "tok.row.bits_per_pixel"), ("rfid", "rFID"),
+           ("pfid", "pFID"))
+PFID_NOTE = ("pFID: RobustTok's perturbed FID at the alpha, delta and seed shown; the paper's settings are "
+             "unreleased, so compare rows with each other, not with the paper.")
 Features = Callable[[list[np.ndarray]], np.ndarray]
 
 
-def image_paths(folder: Any, files: Any) -> list[Path]:
-    """The images to evaluate: a server folder's images, and/or uploaded files."""
+def image_paths(folder: Any, files: Any, roots: Sequence[Path] = ()) -> list[Path]:
+    """The images to evaluate: uploaded files, and/or the images of a server folder inside ``roots``
+    (``STUDIO_INPUT_ROOTS``: none by default, so only uploads work on a public server)."""
     paths = [Path(str(f)) for f in (files or [])]
     if folder:
-        root = Path(str(folder)).expanduser()
-        if not root.is_dir():
-            raise InvalidInput("folder", f"{str(folder)!r} is not a folder on the server")
+        root = confine(folder, roots, "folder", "STUDIO_INPUT_ROOTS")
         paths += sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise InvalidInput("folder", "give a folder of images (png, jpg, jpeg, webp) or upload files")
@@ -63,7 +75,8 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
         ``{"rows", "summary", "csv", "pool", "fid"}``: per-image rows, per-tokenizer summary, the CSV path, the
         pool folder of reconstructions, and the FID status.
     """
-    out = ctx.settings.outputs_dir / "tokenizer_eval" / time.strftime("%Y%m%d-%H%M%S")
+    # One folder per run, even for two runs in the same second (their pools would mix).
+    out = ctx.settings.outputs_dir / "tokenizer_eval" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     fid_status = "computed"
     if features is None:
         features = lambda images: ctx.executor.run(FID_KEY, images)  # noqa: E731 - a named def would add nothing
@@ -87,7 +100,9 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
             rows.append({"image": path.name, "tokenizer": key, "psnr": s["metrics"]["psnr"],
                          "ssim": s["metrics"]["ssim"], "ms_ssim": s["metrics"]["ms_ssim"],
                          "bits_per_pixel": s["bits_per_pixel"],
-                         "perturbed_psnr": (s["perturbation"] or {}).get("psnr")})
+                         "perturbed_psnr": (s["perturbation"] or {}).get("psnr"),
+                         "alpha": alpha if s["discrete"] else None, "delta": delta if s["discrete"] else None,
+                         "seed": seed})
             folder = out / "pool" / key.replace("/", "__")
             folder.mkdir(parents=True, exist_ok=True)
             result.reconstruction.save(folder / f"{item}.png")
@@ -141,7 +156,7 @@ def _summarise(rows: list[dict[str, Any]], keys: list[str], feats: dict[str, lis
 
 @ui_errors
 def tokenizer_eval(ctx: AppContext, folder: str, files: list[str] | None, tokenizers: list[str], alpha: float = 0.5,
-                   delta: float = 8, request: gr.Request = None,
+                   delta: float = 8, seed: float = 0, request: gr.Request = None,
                    progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, dict[str, Any]]:  # noqa: B008
     """Evaluate tokenizers on a folder (or uploaded files): mean PSNR / SSIM / MS-SSIM, bits per pixel, and
     rFID / pFID when the Inception weights are available (with the perturbation settings beside them).
@@ -152,52 +167,94 @@ def tokenizer_eval(ctx: AppContext, folder: str, files: list[str] | None, tokeni
         tokenizers: tokenizer keys.
         alpha: perturbation rate for pFID.
         delta: perturb among the delta nearest codewords.
+        seed: perturbation seed (also the sampling seed of diffusion decoders).
     """
     if not tokenizers:
         raise InvalidInput("tokenizers", "pick at least one tokenizer")
     for key in tokenizers:
         if ctx.registry.get_spec(key, "tokenizers").task != "tok":
             raise InvalidInput("tokenizers", f"{key} is not a tokenizer")
+    seed = int(check_number(seed, "seed", minimum=0, maximum=2**31 - 1, integer=True))
+    paths = image_paths(folder, files, ctx.settings.input_roots)
     with run_control(ctx, request, progress) as control:
-        outcome = evaluate(ctx, image_paths(folder, files), list(tokenizers), control, float(alpha), int(delta))
-    data = {"summary": outcome["summary"], "fid": outcome["fid"], "pool": str(outcome["pool"])}
+        outcome = evaluate(ctx, paths, list(tokenizers), control, float(alpha), int(delta), seed)
+    data = {"summary": outcome["summary"], "fid": outcome["fid"], "pool": str(outcome["pool"]),
+            "pfid_note": PFID_NOTE}
     return str(outcome["csv"]), data
 
 
 def eval_view(ctx: AppContext, folder: str, files: list[str] | None, tokenizers: list[str], alpha: float,
-              delta: float, request: gr.Request,
+              delta: float, seed: float, request: gr.Request,
               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
-    """The evaluation as a summary table, the FID note, the CSV and the pool folder."""
-    path, data = tokenizer_eval(ctx, folder, files, tokenizers, alpha, delta, request, progress)
-    rows = [[s["tokenizer"], s["images"], s["psnr"], s["ssim"], s["ms_ssim"], s["bits_per_pixel"], s["rfid"],
-             s["pfid"], json.dumps(s["perturbation"])] for s in data["summary"]]
-    note = "rFID / pFID: computed with Inception-v3 features." if data["fid"] == "computed" else \
-        f"rFID / pFID: {data['fid']}"
-    return [rows, note, path, data["pool"]]
+    """The evaluation as a summary table (one column per tokenizer, "—" where a value is not computed), one note
+    saying why and with which perturbation, the CSV and the pool folder."""
+    path, data = tokenizer_eval(ctx, folder, files, tokenizers, alpha, delta, seed, request, progress)
+    keys = [s["tokenizer"] for s in data["summary"]]
+    first = 34 if len(keys) > 2 else 40  # the measure's name; the tokenizers share the rest
+    widths = [f"{first}%"] + [f"{(100 - first) / len(keys):.2f}%"] * len(keys)
+    table = gr.Dataframe(value=summary_rows(data["summary"]), headers=[tr("tok.col.metric"), *keys],
+                         column_widths=widths, wrap=True, visible=True)  # fixed shares: it fits a phone
+    return [table, gr.Markdown(summary_note(data), visible=True), path, data["pool"]]
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A table cell: rounded, or "—" for a value not computed (the note says why, once)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def summary_rows(summary: list[dict[str, Any]]) -> list[list[Any]]:
+    """The summary table's rows: one per measure, one column per tokenizer; what is not computed is "—"."""
+    return [[tr(label) if label.startswith("tok.") else label,
+             *(number(s[field], 0 if field == "images" else 4) for s in summary)] for field, label in SUMMARY]
+
+
+def summary_note(data: dict[str, Any]) -> str:
+    """Why rFID / pFID are or are not there, said once, and the perturbation behind pFID."""
+    status = str(data["fid"])
+    if status == "computed":
+        lines = [tr("tok.fid_computed")]
+        if any(not isinstance(s["rfid"], float) for s in data["summary"]):
+            lines.append(tr("tok.fid_needs_two"))
+        if any(isinstance(s["rfid"], float) and not isinstance(s["pfid"], float) for s in data["summary"]):
+            lines.append(tr("tok.pfid_continuous"))
+    else:
+        lines = [tr("tok.fid_unavailable", reason=message(status.removeprefix("unavailable: ")))]
+    perturbation = data["summary"][0]["perturbation"] if data["summary"] else {"alpha": "", "delta": "", "seed": ""}
+    lines.append(tr("tok.pfid_settings", **perturbation))
+    return "\n\n".join(lines)
 
 
 @ui_errors
-def send_view(ctx: AppContext, password: str, name: str, pool: str) -> dict[str, Any]:
+def send_view(ctx: AppContext, password: str, name: str, pool: str, request: gr.Request = None) -> dict[str, Any]:
     """Create a pool session from the evaluation's reconstructions (admin)."""
     if not pool:
         raise InvalidInput("pool", "evaluate a folder first: its reconstructions become the session's pool")
-    session = ctx.arena.create_session(password, SessionConfig(name=name, task="tok", mode="pool"))
-    return ctx.arena.import_pool(password, session.id, pool)
+    client = client_id(request)
+    session = ctx.arena.create_session(password, SessionConfig(name=name, task="tok", mode="pool"), client)
+    # The pool is trusted only when it is a folder this studio's evaluations wrote; anything else a client names must
+    # lie under STUDIO_INPUT_ROOTS like every other server folder.
+    folder = Path(str(pool)).expanduser().resolve()
+    trusted = folder.is_relative_to((ctx.settings.outputs_dir / "tokenizer_eval").resolve())
+    return ctx.arena.import_pool(password, session.id, folder, client=client, trusted=trusted)
 
 
 def build(ctx: AppContext, tokenizers: gr.components.Component) -> None:
     """Lay out the evaluation and labeling accordions under the comparison and wire them."""
     i18n = ctx.i18n
-    with gr.Accordion(i18n("tok.eval"), open=False):
+    with gr.Accordion(i18n("tok.eval"), open=False, elem_id="tok-eval"):
         with gr.Row():
             folder = gr.Textbox(label=i18n("tok.folder"), elem_id="tok-eval-folder")
-            files = gr.File(file_count="multiple", file_types=["image"], type="filepath", label=i18n("tok.files"))
+            files = gr.File(file_count="multiple", file_types=["image"], type="filepath", label=i18n("tok.files"),
+                            elem_id="tok-eval-files")
         with gr.Row():
             alpha = gr.Number(value=0.5, label=i18n("tok.alpha"))
             delta = gr.Number(value=8, label=i18n("tok.delta"))
+            seed = gr.Number(value=0, precision=0, label=i18n("t2i.seed"))
             evaluate_button = gr.Button(i18n("tok.eval_run"), elem_id="tok-eval-run")
-        table = gr.Dataframe(headers=list(SUMMARY), interactive=False, elem_id="tok-eval-table")
-        fid_note = gr.Markdown()
+        table = gr.Dataframe(interactive=False, wrap=True, visible=False, elem_id="tok-eval-table")
+        fid_note = gr.Markdown(visible=False, elem_id="tok-eval-note")
         csv_file = gr.File(label="CSV", interactive=False)
         pool = gr.Textbox(label=i18n("tok.pool"), interactive=False)
     with gr.Accordion(i18n("tok.label"), open=False), gr.Row():
@@ -207,7 +264,7 @@ def build(ctx: AppContext, tokenizers: gr.components.Component) -> None:
         sent = gr.JSON(label=i18n("admin.result"))
     result_json = gr.JSON(visible=False)
 
-    inputs = [folder, files, tokenizers, alpha, delta]
+    inputs = [folder, files, tokenizers, alpha, delta, seed]
     evaluate_button.click(bind(eval_view, ctx), inputs, [table, fid_note, csv_file, pool], api_visibility="private",
                           **GPU)
     gr.Button(visible=False).click(bind(tokenizer_eval, ctx), inputs, [csv_file, result_json],

@@ -86,7 +86,7 @@ def test_bad_input_is_a_clear_error_and_the_server_keeps_serving(client: Client,
 
 def test_nan_through_raw_http_names_the_field(studio) -> None:
     # gradio_client cannot even encode NaN; a hand-written JSON body can.
-    body = ('{"data": ["a cat", "", ["t2i/kolors"], null, NaN, 512, 2, null]}')
+    body = ('{"data": ["a cat", "", ["t2i/kolors"], null, NaN, 512, 2, null, 1]}')
     posted = httpx.post(f"{studio.url}/gradio_api/call/t2i", content=body,
                         headers={"Content-Type": "application/json"}, timeout=30)
     assert posted.status_code == 200, posted.text

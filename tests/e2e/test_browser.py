@@ -61,6 +61,7 @@ def test_chinese_prompt_two_models_side_by_side(page) -> None:
     captions = gallery.inner_text()
     assert "CogView4-6B · seed" in captions and "Qwen-Image · seed" in captions
     assert captions.count("random weights") == 2
+    page.get_by_text("Recipes and text-rendering check").first.click()  # the recipes sit in a closed accordion
     recipes = page.locator("#t2i-recipes").inner_text().replace("\n", "")  # the JSON viewer breaks lines per token
     assert '"t2i/cogview4"' in recipes and '"t2i/qwen-image"' in recipes and "恭喜发财" in recipes
     assert '"seed":' in recipes and '"random_weights":true' in recipes
@@ -92,6 +93,7 @@ def test_label_with_the_keyboard_then_see_the_leaderboard(page, studio, tmp_path
     page.locator("#arena-session input").fill(session)
     page.locator("#arena-session input").press("Enter")
     page.locator("#arena-annotator textarea, #arena-annotator input").first.fill("keyboard labeler")
+    page.wait_for_function("() => !document.querySelector('#arena-next').disabled", timeout=30_000)
     page.locator("#arena-next").click()
     page.wait_for_function("() => document.querySelectorAll('#arena-image-left img, #arena-image-right img')"
                            ".length === 2", timeout=60_000)
@@ -99,12 +101,15 @@ def test_label_with_the_keyboard_then_see_the_leaderboard(page, studio, tmp_path
     assert "Prompt:" in prompt and "alpha" not in page.locator("body").inner_text()
     page.locator("body").click(position={"x": 5, "y": 5})  # focus out of the text fields
     for votes, key in enumerate(("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"), start=1):
+        if votes > 1:  # the voted pair stays with its names until Next (N)
+            page.keyboard.press("n")
+            page.wait_for_function("() => !document.querySelector('#arena-vote-left').disabled", timeout=30_000)
         page.keyboard.press(key)
-        page.wait_for_function("(n) => document.querySelector('#arena-prompt').innerText.includes('your votes: ' + n)",
-                               arg=votes, timeout=30_000)
+        page.wait_for_function("(n) => document.querySelector('#arena-progress').innerText.includes("
+                               "'your votes: ' + n)", arg=votes, timeout=30_000)
         reveal = page.locator("#arena-reveal").inner_text()
         assert "Vote recorded. A was" in reveal and any(m in reveal for m in ("alpha", "beta", "gamma"))
-    assert "your votes: 4" in page.locator("#arena-prompt").inner_text()
+    assert "your votes: 4" in page.locator("#arena-progress").inner_text()
     page.get_by_role("tab", name="Leaderboard").click()
     page.locator("#lb-session input").fill(session)
     page.locator("#lb-session input").press("Enter")
@@ -112,6 +117,9 @@ def test_label_with_the_keyboard_then_see_the_leaderboard(page, studio, tmp_path
     page.wait_for_selector("#lb-table table", timeout=60_000)
     page.wait_for_function("() => document.querySelector('#lb-summary').innerText.includes('4 battles')",
                            timeout=60_000)
+    # the summary and the table are separate outputs: wait for the table to render this session's models
+    page.wait_for_function("() => ['alpha', 'beta', 'gamma'].every("
+                           "m => document.querySelector('#lb-table').innerText.includes(m))", timeout=30_000)
     table = page.locator("#lb-table").inner_text()
     assert all(model in table for model in ("alpha", "beta", "gamma"))
     ARTIFACTS.mkdir(exist_ok=True)
@@ -155,5 +163,7 @@ def test_compare_two_tokenizers_and_move_the_prefix(page) -> None:
     slider.dispatch_event("pointerup")
     page.wait_for_function("() => document.querySelector('#tok-table').innerText.includes('(k=8)')", timeout=120_000)
     assert "first 8 tokens" in page.locator("#tok-views").inner_text()
+    # The main comparison follows the slider too, not only the thumbnail below it.
+    assert "first 8 tokens" in page.locator("#tok-slider-0 [data-testid=block-label]").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "tokenizers.png"), full_page=True)

@@ -52,3 +52,20 @@ def test_tokenizer_eval_on_uploaded_files(client: Client) -> None:
     assert rows["tok/vq"]["images"] == 3 and rows["tok/dct"]["bits_per_pixel"] <= rows["tok/vq"]["bits_per_pixel"]
     assert data["fid"].startswith("unavailable") and rows["tok/vq"]["perturbation"]["alpha"] == 0.5
     assert Path(path).read_text().startswith("image,tokenizer,psnr")
+
+
+def test_research_tokenizers_with_diffusion_settings(client: Client) -> None:
+    recons, summary = client.predict(image=handle_file(str(EXAMPLES / "chelsea.png")),
+                                     tokenizers=["tok/semanticist", "tok/llamagen-vq"], prefix=16, alpha=0.25, delta=8,
+                                     seed=3, steps=2, guidance=1.5, api_name="/tokenize")
+    semanticist, llamagen = summary["tok/semanticist"], summary["tok/llamagen-vq"]
+    assert semanticist["ordered"] and semanticist["prefix"]["k"] == 16 and semanticist["size"] == [256, 256]
+    assert llamagen["discrete"] and llamagen["bits"] == 256 * 14 and llamagen["perturbation"]["delta"] == 8
+    recipe = imaging.read_recipe(recons[0]["image"])
+    assert recipe["extra"]["steps"] == 2 and recipe["extra"]["guidance"] == 1.5
+
+
+def test_bad_diffusion_settings(client: Client) -> None:
+    with pytest.raises(AppError, match="steps: 5000 is above the maximum 1000"):
+        client.predict(image=handle_file(str(EXAMPLES / "coffee.png")), tokenizers=["tok/semanticist"], steps=5000,
+                       api_name="/tokenize")

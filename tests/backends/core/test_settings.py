@@ -39,6 +39,9 @@ def test_gradio_server_variables_are_honoured() -> None:
         ({"STUDIO_PORT": "70000"}, "STUDIO_PORT"),
         ({"STUDIO_CACHE_BUDGET_GB": "-1"}, "STUDIO_CACHE_BUDGET_GB"),
         ({"STUDIO_OFFLOAD": "disk"}, "STUDIO_OFFLOAD"),
+        ({"STUDIO_EXECUTOR": "dask"}, "STUDIO_EXECUTOR"),
+        ({"STUDIO_RAY_GPU_GB": "-8"}, "STUDIO_RAY_GPU_GB"),
+        ({"STUDIO_REMOTE_MODELS": "t2i/kolors"}, "STUDIO_REMOTE_MODELS"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict, field: str) -> None:
@@ -65,7 +68,11 @@ EXAMPLES = {"STUDIO_PROFILE": "tiny", "STUDIO_DEVICE": "cpu", "STUDIO_DTYPE": "f
             "STUDIO_LOG_LEVEL": "DEBUG", "ARK_API_KEY": "k", "STUDIO_ARK_BASE_URL": "https://ark.example/api",
             "STUDIO_SEEDREAM_MODEL": "seedream-4", "HF_HUB_OFFLINE": "1", "STUDIO_INPUT_ROOTS": "/srv/in",
             "STUDIO_MODEL_ROOTS": "/srv/models", "STUDIO_LORA_ALLOWLIST": "org/lora", "STUDIO_MAX_UPLOAD_MB": "7",
-            "STUDIO_ADMIN_RATE": "3", "SPACE_ID": "me/space", "STUDIO_CHECKPOINT_ROOTS": "/srv/ckpt"}
+            "STUDIO_ADMIN_RATE": "3", "SPACE_ID": "me/space", "STUDIO_CHECKPOINT_ROOTS": "/srv/ckpt",
+            "STUDIO_EXECUTOR": "ray", "STUDIO_RAY_ADDRESS": "ray://head:10001", "STUDIO_RAY_GPU_GB": "48",
+            "STUDIO_RAY_CONFIG": "/srv/ray.json", "STUDIO_RAY_APP": "lab",
+            "STUDIO_REMOTE_MODELS": "t2i/*=me/t2i-space", "STUDIO_SERVE_MODELS": "t2i/kolors",
+            "STUDIO_REMOTE_TOKEN": "s3cret", "SPACES_ZERO_GPU": "true"}
 
 
 def test_the_documented_variables_are_exactly_the_ones_read() -> None:
