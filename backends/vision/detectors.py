@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -288,7 +288,8 @@ class Detectors:
             found.append(Face(box=box, score=float(detection.score[0]), keypoints=_frozen(keypoints)))
         return sorted(found, key=lambda f: (f.box[0], f.box[1]))
 
-    def face_mesh(self, image: ImageLike, max_faces: int = 1) -> list[FaceMesh]:
+    def face_mesh(self, image: ImageLike, max_faces: int = 1,
+                  detections: Sequence[Face] | None = None) -> list[FaceMesh]:
         """Dense face landmarks (with irises), sorted by the leftmost landmark.
 
         Face mesh finds faces with mediapipe's short-range detector, which misses faces smaller than about a fifth of
@@ -299,13 +300,15 @@ class Detectors:
         Args:
             image: the image (see ``as_rgb_array``).
             max_faces: the most faces to return (1 to 20).
+            detections: faces already found by ``faces`` on this image, used for the crops instead of detecting
+                again (a caller that needs both saves one detection pass).
         """
         max_faces = int(check_number(max_faces, "max_faces", minimum=1, maximum=20, integer=True))
         pixels = as_rgb_array(image)
         meshes = self._meshes(pixels, max_faces, (0, 0))
         if len(meshes) < max_faces:
             height, width = pixels.shape[:2]
-            for face in self.faces(pixels):
+            for face in self.faces(pixels) if detections is None else detections:
                 x0, y0, x1, y1 = face.box
                 cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
                 if any(_inside(cx, cy, m.landmarks) for m in meshes):
@@ -370,3 +373,27 @@ class Detectors:
         points = np.array([(p.x * width, p.y * height, p.z, p.visibility) for p in result.pose_landmarks.landmark],
                           dtype=np.float32)
         return Pose(landmarks=_frozen(points))
+
+    def pose_segmentation(self, image: ImageLike) -> tuple[Pose | None, np.ndarray | None]:
+        """The pose of the most prominent person and that person's mask (Pose with ``enable_segmentation``).
+
+        Returns:
+            ``(pose, mask)``: the 33 landmarks as ``pose`` returns them and the person-versus-background
+            probability ``HxW`` float32 in [0, 1], or ``(None, None)`` when nobody is found.
+        """
+        pixels = as_rgb_array(image)
+        height, width = pixels.shape[:2]
+
+        def build() -> Any:
+            from mediapipe.python.solutions import pose
+
+            return pose.Pose(static_image_mode=True, model_complexity=POSE_COMPLEXITY, enable_segmentation=True)
+
+        with self._use("pose_segmentation", None, build) as solution:
+            result = solution.process(pixels)
+            if result.pose_landmarks is None:
+                return None, None
+            mask = np.clip(np.array(result.segmentation_mask, dtype=np.float32), 0.0, 1.0)  # copied while locked
+        points = np.array([(p.x * width, p.y * height, p.z, p.visibility) for p in result.pose_landmarks.landmark],
+                          dtype=np.float32)
+        return Pose(landmarks=_frozen(points)), mask

@@ -196,7 +196,7 @@ def hand_report(hands: Sequence[Hand], size: tuple[int, int]) -> dict[str, Any]:
         })
     if not entries:
         message = (f"No hand found: MediaPipe detected no hand in this {width}x{height} image. Very small, blurred, "
-                   "cut-off or heavily occluded hands are often missed; try a lower minimum confidence.")
+                   "cut-off or heavily occluded hands are often missed; paint the hand as a mask to repair it anyway.")
         return {"hands": [], "count": 0, "mean_score": None, "message": message}
     mean = float(np.mean([e["score"] for e in entries]))
     odd = [e for e in entries if not e["checks"]["plausible"]]
