@@ -154,7 +154,9 @@ def format_parameters(recipe: Recipe | Mapping[str, Any]) -> str:
         "Dtype": data.get("dtype"),
         "Time taken": f"{data.get('run_seconds', 0):.2f}s",
     }
-    if data.get("random_weights"):
+    if data.get("weight_free"):
+        pairs["Weights"] = "none (computed from the image)"
+    elif data.get("random_weights"):
         pairs["Weights"] = "random-weight miniature"
 
     def quote(value: Any) -> str:

@@ -46,6 +46,8 @@ class Recipe:
         run_seconds: time of the generation itself.
         extra: model-specific call parameters (e.g. ``max_sequence_length``).
         versions: library versions that produced it.
+        weight_free: the model has no weights at all (a codec computed from the image), so the tiny profile
+            changes nothing about it: it is not a random-weight miniature.
     """
 
     model: str
@@ -71,11 +73,12 @@ class Recipe:
     run_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    weight_free: bool = False
 
     @property
     def random_weights(self) -> bool:
-        """True for outputs of the tiny profile's random-weight miniatures."""
-        return self.profile == "tiny"
+        """True for outputs of the tiny profile's random-weight miniatures (never for a weight-free model)."""
+        return self.profile == "tiny" and not self.weight_free
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the PNG's JSON chunk and the API's recipe)."""
@@ -104,6 +107,7 @@ class Provenance:
         device: where it runs.
         dtype: weights dtype.
         versions: library versions.
+        weight_free: the model has no weights (e.g. a codec fitted on the image it encodes).
     """
 
     model: str
@@ -115,6 +119,7 @@ class Provenance:
     device: str = "cpu"
     dtype: str = "float32"
     versions: Mapping[str, str] = field(default_factory=dict)
+    weight_free: bool = False
 
 
 def make_recipe(
@@ -158,6 +163,7 @@ def make_recipe(
         negative_prompt=negative_prompt.strip(), language=detect_language(prompt), quoted_text=extract_quoted(prompt),
         device=source.device, dtype=source.dtype, load_seconds=round(load_seconds, 3),
         run_seconds=round(run_seconds, 3), extra=dict(extra or {}), versions=dict(source.versions),
+        weight_free=source.weight_free,
     )
 
 

@@ -5,15 +5,17 @@ These are single models, not pipelines: each is written with the model's own ``s
 the class named in ``backends.tiny.ARCHITECTURES[arch].class_name``. Widths are tiny; what the studio measures
 and displays depends only on the geometry, which is the real one:
 
-======== ================= ================================== ======= ========= ===================
-arch     class             real repo                          factor  latent ch scaling / shift
-======== ================= ================================== ======= ========= ===================
-vae_sd   AutoencoderKL     stabilityai/sd-vae-ft-mse          8       4         0.18215
-vae_sdxl AutoencoderKL     madebyollin/sdxl-vae-fp16-fix      8       4         0.13025
-vae_flux AutoencoderKL     FLUX.1-schnell / vae (no quant)    8       16        0.3611 / 0.1159
-taesd    AutoencoderTiny   madebyollin/taesd                  8       4         1.0 (magnitude 3)
-vqgan    VQModel           kandinsky-2-2-decoder / movq       8       4 (VQ)    16384 codes, dim 4
-======== ================= ================================== ======= ========= ===================
+============ =============== =============================== ====== ========= ====================
+arch         class           real repo                       factor latent ch scaling / shift
+============ =============== =============================== ====== ========= ====================
+vae_sd       AutoencoderKL   stabilityai/sd-vae-ft-mse       8      4         0.18215
+vae_sdxl     AutoencoderKL   madebyollin/sdxl-vae-fp16-fix   8      4         0.13025
+vae_flux     AutoencoderKL   FLUX.1-schnell / vae (no quant) 8      16        0.3611 / 0.1159
+taesd        AutoencoderTiny madebyollin/taesd               8      4         1.0 (magnitude 3)
+vqgan        VQModel         kandinsky-2-2-decoder / movq    8      4 (VQ)    16384 codes, dim 4
+vae_mar16    AutoencoderKL   xwen99/mar-vae-kl16 (MAR KL-16) 16     16        0.2325 (MAR's scale)
+dc_ae_f32c32 AutoencoderDC   dc-ae-f32c32-sana-1.0-diffusers 32     32        0.41407
+============ =============== =============================== ====== ========= ====================
 
 :func:`backends.tiny.build_miniature` calls ``build_<arch>(out_dir, seed)`` here; torch and diffusers are
 imported only inside the builders.
@@ -115,3 +117,45 @@ def build_vqgan(out_dir: pathlib.Path, seed: int) -> None:
         codebook = movq.quantize.embedding.weight  # (16384, 4)
         codebook.copy_(torch.randn(codebook.shape, generator=generator) * std + mean)
     save_model(movq, out_dir)
+
+
+def build_vae_mar16(out_dir: pathlib.Path, seed: int) -> None:
+    """xwen99/mar-vae-kl16: MAR's KL-16 VAE in diffusers form, which Semanticist decodes through; 5 blocks (f16),
+    16 latent channels, scaled by MAR's 0.2325 (the real repo's ``config.json`` decides in the real profile).
+
+    Args:
+        out_dir: Folder that ``save_pretrained`` writes the miniature into.
+        seed: Seed for the random weights.
+    """
+    from diffusers import AutoencoderKL
+
+    vae = seeded(
+        seed, AutoencoderKL, in_channels=3, out_channels=3, latent_channels=16,
+        down_block_types=("DownEncoderBlock2D",) * 5, up_block_types=("UpDecoderBlock2D",) * 5,
+        block_out_channels=(8,) * 5, layers_per_block=1, norm_num_groups=4, scaling_factor=0.2325, sample_size=256,
+    )
+    save_model(vae, out_dir)
+
+
+def build_dc_ae_f32c32(out_dir: pathlib.Path, seed: int) -> None:
+    """mit-han-lab/dc-ae-f32c32-sana-1.0-diffusers: DC-AE, 6 stages (f32) of residual blocks then EfficientViT
+    blocks with multi-scale (5) linear attention, 32 latent channels, scaled by 0.41407; widths 8-32 (real 128-1024),
+    one layer per stage (real 2-3).
+
+    Args:
+        out_dir: Folder that ``save_pretrained`` writes the miniature into.
+        seed: Seed for the random weights.
+    """
+    from diffusers import AutoencoderDC
+
+    stages = ("ResBlock",) * 3 + ("EfficientViTBlock",) * 3
+    scales = ((), (), (), (5,), (5,), (5,))
+    dc_ae = seeded(
+        seed, AutoencoderDC, in_channels=3, latent_channels=32, attention_head_dim=8, encoder_block_types=stages,
+        decoder_block_types=stages, encoder_block_out_channels=(8, 8, 16, 16, 32, 32),
+        decoder_block_out_channels=(8, 8, 16, 16, 32, 32), encoder_layers_per_block=(1,) * 6,
+        decoder_layers_per_block=(1,) * 6, encoder_qkv_multiscales=scales, decoder_qkv_multiscales=scales,
+        downsample_block_type="conv", upsample_block_type="interpolate", decoder_norm_types="rms_norm",
+        decoder_act_fns="silu", scaling_factor=0.41407,
+    )
+    save_model(dc_ae, out_dir)

@@ -1,5 +1,6 @@
-"""Image tokenizers (Layton / LaCTok, Semanticist, RobustTok directions), and the feature extractor behind rFID /
-pFID. Codec options are the builtin defaults; the size rule bounds the side the image is resized to.
+"""Image tokenizers: the weight-free teaching baselines, the DCT reference, diffusers autoencoders, and the feature
+extractor behind rFID / pFID (the released research tokenizers are in ``tokenize_research.py``). Codec options are
+the builtin defaults; the size rule bounds the side the image is resized to.
 
 Data only: one ``ModelSpec`` per model, with the facts that matter to run it well. Facts come from the model
 cards and the diffusers docs. Keys are ``"<task>/<name>"`` and are the same in the ``real`` and ``tiny`` profiles.
@@ -7,30 +8,33 @@ cards and the diffusers docs. Keys are ``"<task>/<name>"`` and are the same in t
 
 from __future__ import annotations
 
-from backends.models.spec import BuiltinDefaults, CodeDefaults, ModelSpec, SizeRule
+from backends.models.spec import BuiltinDefaults, ModelSpec, SizeRule
 
 _CODEC = "backends.tasks.tokenize.builtin:CodecTokenizer"
 _AUTOENCODER = "backends.tasks.tokenize.autoencoders:AutoencoderTokenizer"
-_RESEARCH = "backends.tasks.tokenize.research.placeholder:ResearchTokenizer"
 
 ORDER = 30  # where the UI lists these models
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
-        key="tok/pca", name="PCA patch tokenizer (ordered)", task="tok", backend=_CODEC, loader="builtin",
+        key="tok/pca", name="PCA patches (teaching baseline, fitted on the image)", task="tok", backend=_CODEC,
+        loader="builtin",
         dtype="float32", defaults=BuiltinDefaults(options={"codec": "pca", "patch": 8}),
         size=SizeRule(default=512, minimum=16, maximum=2048, multiple=1), license="apache-2.0 (studio code)",
         cpu_ok=True, paper="Semanticist: \"Principal Components\" Enable a New Language of Images (arXiv:2503.08685)",
-        notes="Weight-free: a PCA basis of 8x8 patches fitted on the image; token k = component k over all patches, "
-              "so prefixes are coarse-to-fine and the full sequence reconstructs exactly (Semanticist's idea in "
-              "its simplest exact form).",
+        notes="Teaching baseline, not a learned tokenizer: a PCA basis of 8x8 patches fitted on the image itself; "
+              "token k = component k over all patches, so prefixes are coarse-to-fine (Semanticist's idea in its "
+              "simplest exact form). Its bits count the tokens and the fitted basis and mean (16 bits per value), "
+              "which the decoder needs: more than the raw image when all 192 components are kept.",
     ),
     ModelSpec(
-        key="tok/vq", name="k-means patch VQ (256 codes)", task="tok", backend=_CODEC, loader="builtin",
+        key="tok/vq", name="k-means patch VQ (teaching baseline, fitted on the image)", task="tok", backend=_CODEC,
+        loader="builtin",
         dtype="float32", defaults=BuiltinDefaults(options={"codec": "vq", "patch": 8, "codebook_size": 256}),
         size=SizeRule(default=512, minimum=16, maximum=2048, multiple=1), license="apache-2.0 (studio code)",
         cpu_ok=True, paper="RobustTok: Robust Latent Perturbation for AR Visual Generation (arXiv:2503.08354)",
-        notes="Weight-free: a k-means codebook of 8x8 patches fitted on the image (8 bits per token). Supports "
-              "RobustTok's perturbation (alpha, delta).",
+        notes="Teaching baseline, not a learned tokenizer: a k-means codebook of 256 8x8 patches fitted on the image "
+              "itself (8 bits per token). Its bits count the tokens and the fitted codebook (16 bits per value). "
+              "Supports RobustTok's perturbation (alpha, delta).",
     ),
     ModelSpec(
         key="tok/dct", name="DCT baseline (JPEG-like, rate-matched)", task="tok", backend=_CODEC, loader="builtin",
@@ -75,45 +79,21 @@ SPECS: tuple[ModelSpec, ...] = (
         notes="Discrete: 16384 codes, f8 (14 bits per token); supports RobustTok's perturbation.",
     ),
     ModelSpec(
-        key="tok/robusttok", name="RobustTok", task="tok", backend=_RESEARCH, loader="code", repo_id="qiuk6/RobustTok",
-        dtype="float32", defaults=CodeDefaults(options={"module": "tokenizer.tokenizer_image.xqgan_model"}),
-        license="see github.com/lxa9867/ImageFolder (LICENSE.md)", requires=("tokenizer",),
-        paper="RobustTok (arXiv:2503.08354): latent perturbation, pFID",
-        notes="Needs the authors' code from github.com/lxa9867/ImageFolder (not on PyPI, not shipped here) and the "
-              "RobustTok-zero.pt checkpoint; the adapter is not verified yet.",
+        key="tok/mar-vae", name="MAR KL-16 VAE", task="tok", backend=_AUTOENCODER, loader="diffusers",
+        repo_id="xwen99/mar-vae-kl16", class_name="AutoencoderKL", architecture="vae_mar16", dtype="float32",
+        size=SizeRule(default=256, minimum=64, maximum=1024, multiple=16),
+        license="MIT (MAR code; weights: see the repo)", vram_gb=0.5, cpu_ok=True,
+        paper="Autoregressive Image Generation without Vector Quantization (MAR, arXiv:2406.11838)",
+        notes="f16, 16 latent channels (counted as float16). The VAE Semanticist decodes through.",
     ),
     ModelSpec(
-        key="tok/semanticist", name="Semanticist", task="tok", backend=_RESEARCH, loader="code",
-        repo_id="tennant/semanticist", dtype="float32", defaults=CodeDefaults(options={"module": "semanticist"}),
-        license="not stated by the authors", requires=("semanticist",),
-        paper="\"Principal Components\" Enable a New Language of Images (arXiv:2503.08685)",
-        notes="Needs the authors' code from github.com/visual-gen/semanticist (DiffuseSlot with a diffusion "
-              "decoder; not on PyPI, not shipped here); the adapter is not verified yet.",
-    ),
-    ModelSpec(
-        key="tok/titok", name="TiTok-L-32", task="tok", backend=_RESEARCH, loader="code",
-        repo_id="yucornetto/tokenizer_titok_l32_imagenet", dtype="float32",
-        defaults=CodeDefaults(options={"module": "modeling.titok"}), license="apache-2.0 (code)",
-        requires=("modeling",),
-        paper="An Image is Worth 32 Tokens for Reconstruction and Generation (TiTok, NeurIPS 2024)",
-        notes="Needs github.com/bytedance/1d-tokenizer on the Python path (TiTok.from_pretrained); not shipped "
-              "here; the adapter is not verified yet.",
-    ),
-    ModelSpec(
-        key="tok/llamagen-vq", name="LlamaGen VQ-16", task="tok", backend=_RESEARCH, loader="code",
-        repo_id="FoundationVision/LlamaGen", dtype="float32",
-        defaults=CodeDefaults(options={"module": "tokenizer.tokenizer_image.vq_model"}), license="mit",
-        requires=("tokenizer",), paper="Autoregressive Model Beats Diffusion: LlamaGen (arXiv:2406.06525)",
-        notes="Needs github.com/FoundationVision/LlamaGen (VQ_models) and vq_ds16_c2i.pt; not shipped here; the "
-              "adapter is not verified yet.",
-    ),
-    ModelSpec(
-        key="tok/lactok", name="LaCTok (Layton)", task="tok", backend=_RESEARCH, loader="code",
-        repo_id="OPPOer/LaCTok", dtype="float32", defaults=CodeDefaults(options={"module": "vq_model"}),
-        license="not stated by the authors", requires=("vq_model",),
-        paper="Layton / LaCTok: 1024px images from 256 tokens with a latent-consistency decoder (arXiv:2503.08377)",
-        notes="Needs github.com/Alpha-X-95/LaCToK (vq_model.py, the latent-consistency decoder) and flan-t5-xl; "
-              "not shipped here; the adapter is not verified yet.",
+        key="tok/dc-ae-f32c32", name="DC-AE f32c32 (SANA 1.0)", task="tok", backend=_AUTOENCODER, loader="diffusers",
+        repo_id="mit-han-lab/dc-ae-f32c32-sana-1.0-diffusers", class_name="AutoencoderDC",
+        architecture="dc_ae_f32c32", dtype="bfloat16",
+        size=SizeRule(default=512, minimum=64, maximum=2048, multiple=32),
+        license="see the repo's LICENSE.txt", vram_gb=1.5, cpu_ok=True,
+        paper="Deep Compression Autoencoder for Efficient High-Resolution Diffusion Models (DC-AE, arXiv:2410.10733)",
+        notes="f32, 32 latent channels (8x8x32 at 256 px, counted as float16): a continuous baseline.",
     ),
     ModelSpec(
         key="metric/inception-fid", name="Inception-v3 (FID features)", task="metric",

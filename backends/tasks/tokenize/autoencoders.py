@@ -1,4 +1,5 @@
-"""diffusers autoencoders as tokenizers: AutoencoderKL and AutoencoderTiny (continuous latents), VQModel (codes).
+"""diffusers autoencoders as tokenizers: AutoencoderKL, AutoencoderTiny and AutoencoderDC (DC-AE; continuous
+latents), VQModel (codes).
 
 Loaded with ``load_pretrained`` like every pretrained model (the miniature in the tiny profile).
 """
@@ -17,9 +18,13 @@ from backends.tasks.tokenize.types import TokenizeRequest
 
 
 class AutoencoderTokenizer(PretrainedBackend, TokenizerBackend):
-    """AutoencoderKL / AutoencoderTiny (continuous latents) and VQModel (discrete codes) through diffusers."""
+    """AutoencoderKL / AutoencoderTiny / AutoencoderDC (continuous latents) and VQModel (discrete codes) through
+    diffusers."""
 
-    side_multiple = 8
+    @property
+    def side_multiple(self) -> int:  # type: ignore[override]
+        """Sides are multiples of the registry's size rule (the downsampling factor: 8, 16 or 32)."""
+        return self.spec.size.multiple
 
     @property
     def discrete(self) -> bool:  # type: ignore[override]
@@ -45,7 +50,9 @@ class AutoencoderTokenizer(PretrainedBackend, TokenizerBackend):
                 return Tokens("discrete", codes, codes.size, codes.size * int(np.ceil(np.log2(size))), codes.shape,
                               image.shape[:2], False, image.shape[:2], "vq-model", {"codebook_size": size})
             encoded = self.model.encode(pixels)
-            latents = encoded.latent_dist.mode() if hasattr(encoded, "latent_dist") else encoded.latents
+            # KL posteriors give their mode; TAESD / VQ give ``latents``; DC-AE gives ``latent``.
+            latents = encoded.latent_dist.mode() if hasattr(encoded, "latent_dist") else getattr(
+                encoded, "latents", getattr(encoded, "latent", None))
         data = latents[0].float().cpu().numpy()  # (C, h, w)
         return Tokens("continuous", data, data.shape[1] * data.shape[2], data.size * 16, data.shape[1:],
                       image.shape[:2], False, image.shape[:2], "latent", {"channels": data.shape[0]})

@@ -45,6 +45,8 @@ class TokenizerBackend:
     def __init__(self, spec: ModelSpec, settings: Settings) -> None:
         self.spec = spec
         self.settings = settings
+        # The current call's control, for decoders slow enough to report steps (the cache runs one call at a time).
+        self.control = RunControl()
 
     @property
     def device(self) -> str:
@@ -62,6 +64,10 @@ class TokenizerBackend:
             check_number(request.bits, "bits", minimum=64, integer=True)
         if request.max_side is not None:
             check_number(request.max_side, "max_side", minimum=16, maximum=4096, integer=True)
+        if request.steps is not None:
+            check_number(request.steps, "steps", minimum=1, maximum=1000, integer=True)
+        if request.guidance is not None:
+            check_number(request.guidance, "guidance", minimum=0, maximum=50)
 
     def prepare(self, image: Any, max_side: int | None) -> np.ndarray:
         """The image as float32 HxWx3 in [0, 1], resized so its long side is at most ``max_side`` and both sides
@@ -81,6 +87,7 @@ class TokenizerBackend:
     def __call__(self, request: TokenizeRequest, control: RunControl | None = None) -> TokenizeResult:
         """Tokenize, reconstruct, perturb and measure one image."""
         control = control or RunControl()
+        self.control = _slice(control, 0.0, 0.3)  # slow decoders report their steps: all tokens in 0-30%
         # 1. validate and prepare the image at the tokenizer's size
         self.check_inputs(request)
         image = self.prepare(request.image, request.max_side)
@@ -90,9 +97,10 @@ class TokenizerBackend:
             self.fit(image, request)
             tokens = self.encode(image, request)
             reconstruction = self.decode(tokens)
-            control.report(0.4, f"{self.spec.name}: decoded {tokens.count} tokens")
+            control.report(0.3, f"{self.spec.name}: decoded {tokens.count} tokens")
             # 3. the prefix view (ordered) and the perturbed view (discrete)
             prefix = perturbed = None
+            self.control = _slice(control, 0.3, 0.4)  # then the prefix and perturbed views in 30-40%
             if request.prefix is not None and self.ordered:
                 if request.prefix > tokens.count:
                     raise InvalidInput("prefix", f"{request.prefix} is larger than the {tokens.count} tokens "
@@ -101,7 +109,7 @@ class TokenizerBackend:
             if request.alpha > 0 and self.discrete:
                 perturbed = self.decode(self.perturb(tokens, request.alpha, int(request.delta), int(request.seed)))
             # 4. curves: quality vs number of tokens, or vs perturbation rate
-            curve = self._curve(image, tokens, request, control) if request.curves else None
+            curve = self._curve(image, tokens, reconstruction, request, control) if request.curves else None
         seconds = time.perf_counter() - started
         # 5. metrics and views
         summary = {
@@ -115,31 +123,45 @@ class TokenizerBackend:
             "perturbation": None if perturbed is None else {
                 "alpha": request.alpha, "delta": int(request.delta), "seed": int(request.seed),
                 **_json_metrics(metrics.compare(image, perturbed))},
-            "curve": curve, "seconds": round(seconds, 3),
+            "curve": curve, "seconds": round(seconds, 3), **self.summary_extra(),
         }
         recipe = make_recipe(
             self.provenance(), seed=int(request.seed), width=image.shape[1], height=image.shape[0],
             run_seconds=seconds,
             extra={"task": "tokenize", "tokens": summary["count"], "bits": summary["bits"], "prefix": request.prefix,
-                   "alpha": request.alpha, "delta": request.delta, "target_bits": request.bits})
+                   "alpha": request.alpha, "delta": request.delta, "target_bits": request.bits,
+                   **({"steps": tokens.params["steps"], "guidance": tokens.params["guidance"]}
+                      if "steps" in tokens.params else {})})
         return TokenizeResult(_pil(image), _pil(reconstruction), _pil(prefix), _pil(perturbed),
                               Image.fromarray(self.token_map(tokens)), metrics.error_heatmap(image, reconstruction),
                               summary, recipe)
 
+    def curve_ks(self, tokens: Tokens) -> list[int]:
+        """Prefix lengths of the quality-vs-tokens curve: about ten, geometrically spaced."""
+        return sorted({max(1, round(tokens.count * f)) for f in np.geomspace(1 / tokens.count, 1, CURVE_POINTS)})
+
+    def summary_extra(self) -> dict[str, Any]:
+        """Further facts for the summary (research adapters: preprocessing, architecture notes)."""
+        return {}
+
     def provenance(self) -> Provenance:
         """What every recipe of this tokenizer carries (weight-free codecs: the studio's own code)."""
+        # Code the studio ships, loaded from no repository, has no weights: the tiny profile cannot randomise it.
+        weight_free = self.spec.loader in ("builtin", "code") and not self.spec.repo_id
         return Provenance(model=self.spec.key, name=self.spec.name, repo_id=self.spec.repo_id or "built-in codec",
                           revision=self.spec.revision, profile=self.settings.profile, pipeline=type(self).__name__,
-                          device=self.device)
+                          device=self.device, weight_free=weight_free)
 
-    def _curve(self, image: np.ndarray, tokens: Tokens, request: TokenizeRequest,
+    def _curve(self, image: np.ndarray, tokens: Tokens, reconstruction: np.ndarray, request: TokenizeRequest,
                control: RunControl) -> dict[str, Any] | None:
         if self.ordered:
-            ks = sorted({max(1, round(tokens.count * f)) for f in np.geomspace(1 / tokens.count, 1, CURVE_POINTS)})
+            ks = self.curve_ks(tokens)
             points = []
             for i, k in enumerate(ks):
                 control.raise_if_stopped()
-                points.append([k, _finite(metrics.psnr(image, self.decode_prefix(tokens, k)))])
+                self.control = _slice(control, 0.4 + 0.6 * i / len(ks), 0.4 + 0.6 * (i + 1) / len(ks))
+                decoded = reconstruction if k == tokens.count else self.decode_prefix(tokens, k)  # all k: done
+                points.append([k, _finite(metrics.psnr(image, decoded))])
                 control.report(0.4 + 0.6 * (i + 1) / len(ks), f"{self.spec.name}: prefix curve")
             return {"x": "tokens", "y": "psnr", "points": points}
         if self.discrete:
@@ -178,6 +200,12 @@ class TokenizerBackend:
     def memory_bytes(self) -> int:
         """Nothing held by default."""
         return 0
+
+
+def _slice(control: RunControl, start: float, end: float) -> RunControl:
+    """The control of the part [start, end] of ``control``'s bar (same Stop)."""
+    return RunControl(control.on_progress, control.stop, control.start + control.span * start,
+                      control.span * (end - start))
 
 
 def _pil(array: np.ndarray | None) -> Image.Image | None:

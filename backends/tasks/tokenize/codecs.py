@@ -8,9 +8,12 @@ They are teaching baselines, each showing one idea exactly:
 * ``VQPatchTokenizer``: a k-means codebook of patches (one discrete code per patch), with RobustTok's latent
   perturbation (models.md 6.1) for pFID-style robustness probes.
 
-How sizes are counted (``Tokens.bits``): only the tokens, never the fitted basis or codebook (they are the
-"model", as a learned tokenizer's weights are). PCA coefficients are stored as float16 (16 bits each); VQ codes take
-ceil(log2(codebook_size)) bits each (fixed-length codes, no entropy coding).
+How sizes are counted (``Tokens.bits``): the tokens *and* the basis or codebook fitted on the image. A learned
+tokenizer's weights are fixed in advance and shared by every image, so only its tokens count; these codecs fit
+their "model" on the image being coded, so the decoder cannot do without it and it is part of the message. PCA
+coefficients are stored as float16 (16 bits each) plus the fitted basis rows and mean at 16 bits per value; VQ codes
+take ceil(log2(codebook_size)) bits each (fixed-length codes, no entropy coding) plus the codebook at 16 bits per
+value. (Keeping all 192 components of 8x8 RGB patches therefore costs more than the 24-bit raw image.)
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from backends.tasks.tokenize.tokens import (
 from backends.vision.metrics import psnr
 
 PCA_COEFFICIENT_BITS = 16  # PCA tokens are stored as float16
+FITTED_VALUE_BITS = 16  # a basis / codebook fitted on the image travels with its tokens, as float16
 KMEANS_CHUNK = 32768  # rows per distance block, so encoding a large image never builds a huge (N, K) matrix
 
 
@@ -150,7 +154,7 @@ class PCAPatchTokenizer:
         coefficients = ((patches - mean) @ basis.T).T.astype(np.float16)  # (K, P)
         return Tokens(
             kind="continuous", data=coefficients, count=len(basis),
-            bits=len(basis) * coefficients.shape[1] * PCA_COEFFICIENT_BITS, grid=grid, image_size=img.shape[:2],
+            bits=self._bits(len(basis), coefficients.shape[1]), grid=grid, image_size=img.shape[:2],
             ordered=True, padded_size=padded.shape[:2], codec="pca",
             params={"patch": self.patch, "fit": self._fit, "coefficient_bits": PCA_COEFFICIENT_BITS},
         )
@@ -159,7 +163,12 @@ class PCAPatchTokenizer:
         """The first k (1..count) tokens as tokens of their own, with their own bits (e.g. to match a DCT budget)."""
         tokens = check_tokens(tokens, "pca", self._fit)
         k = int(check_number(k, "prefix", minimum=1, maximum=tokens.count, integer=True))
-        return replace(tokens, data=tokens.data[:k], count=k, bits=k * tokens.data.shape[1] * PCA_COEFFICIENT_BITS)
+        return replace(tokens, data=tokens.data[:k], count=k, bits=self._bits(k, tokens.data.shape[1]))
+
+    def _bits(self, k: int, patches: int) -> int:
+        """k coefficients per patch, plus the k basis rows and the mean they need (float16 each)."""
+        dim = self.patch * self.patch * 3
+        return k * patches * PCA_COEFFICIENT_BITS + (k * dim + dim) * FITTED_VALUE_BITS
 
     def decode_prefix(self, tokens: Tokens, k: int) -> np.ndarray:
         """Reconstruct (float32 HxWx3 at the original size) from the first k tokens only.
@@ -229,11 +238,13 @@ class VQPatchTokenizer:
         return self.codebook_
 
     def encode(self, image: Any) -> Tokens:
-        """One code per patch (nearest codeword): ``data`` (gh, gw) int32, bits = gh*gw*ceil(log2(codebook_size))."""
+        """One code per patch (nearest codeword): ``data`` (gh, gw) int32, bits = gh*gw*ceil(log2(codebook_size))
+        plus the fitted codebook at 16 bits per value."""
         codebook = self._codebook()
         img, padded, grid = split(image, self.patch)
         codes = _nearest(patchify(padded, self.patch), codebook).reshape(grid)
-        return Tokens(kind="discrete", data=codes, count=codes.size, bits=codes.size * self.code_bits, grid=grid,
+        bits = codes.size * self.code_bits + codebook.size * FITTED_VALUE_BITS
+        return Tokens(kind="discrete", data=codes, count=codes.size, bits=bits, grid=grid,
                       image_size=img.shape[:2], ordered=False, padded_size=padded.shape[:2], codec="vq",
                       params={"patch": self.patch, "fit": self._fit, "codebook_size": self.codebook_size,
                               "code_bits": self.code_bits})

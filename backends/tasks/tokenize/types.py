@@ -26,6 +26,8 @@ class TokenizeRequest:
         bits: target size for rate-matched codecs (the DCT baseline), e.g. another tokenizer's bits.
         max_side: longest side the image is resized to first (None: the tokenizer's default).
         curves: also compute the prefix curve (ordered) or the robustness curve (discrete).
+        steps: sampling steps of diffusion decoders (Semanticist; None: the model's default).
+        guidance: classifier-free guidance of diffusion decoders (None: the model's default; 1 turns it off).
     """
 
     image: Any
@@ -36,6 +38,8 @@ class TokenizeRequest:
     bits: int | None = None
     max_side: int | None = None
     curves: bool = True
+    steps: int | None = None
+    guidance: float | None = None
 
 
 @dataclass

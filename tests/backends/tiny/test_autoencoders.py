@@ -26,6 +26,8 @@ REAL: dict[str, tuple[str, int, int, float, float | None]] = {
     "vae_flux": ("AutoencoderKL", 8, 16, 0.3611, 0.1159),  # FLUX.1-schnell/vae
     "taesd": ("AutoencoderTiny", 8, 4, 1.0, 0.0),  # madebyollin/taesd
     "vqgan": ("VQModel", 8, 4, 0.18215, None),  # kandinsky-2-2-decoder/movq
+    "vae_mar16": ("AutoencoderKL", 16, 16, 0.2325, None),  # xwen99/mar-vae-kl16 (MAR's latent scale)
+    "dc_ae_f32c32": ("AutoencoderDC", 32, 32, 0.41407, None),  # mit-han-lab/dc-ae-f32c32-sana-1.0-diffusers
 }
 HEIGHT, WIDTH = 64, 96  # non-square, so a wrong factor on either axis shows
 
@@ -54,12 +56,14 @@ def _encode(model: Any, images: Any) -> Any:
     """Deterministic latents: the posterior mean for KL VAEs, the encoder output for TAESD and VQ."""
     with torch.no_grad():
         encoded = model.encode(images)
-    return encoded.latent_dist.mode() if hasattr(encoded, "latent_dist") else encoded.latents
+    if hasattr(encoded, "latent_dist"):
+        return encoded.latent_dist.mode()
+    return encoded.latent if hasattr(encoded, "latent") else encoded.latents  # DC-AE names it ``latent``
 
 
 def test_model_classes_are_registered() -> None:
     assert {a.id for a in tiny.ARCHITECTURES.values() if a.module == "autoencoders"} == set(REAL)
-    assert set(tiny.models()) == set(REAL)
+    assert set(REAL) <= set(tiny.models())  # other tasks add single-model miniatures too (try-on UNets)
     assert not set(tiny.models()) & set(tiny.pipelines())  # single models are not pipelines
     for arch, (class_name, *_) in REAL.items():
         assert tiny.ARCHITECTURES[arch].class_name == class_name
@@ -111,7 +115,8 @@ def test_config_matches_the_real_model(autoencoder: tuple[str, Any, Any]) -> Non
     if shift is not None:
         assert config.shift_factor == pytest.approx(shift)
     # How diffusers' pipelines derive vae_scale_factor from any of these classes.
-    assert 2 ** (len(config.block_out_channels) - 1) == factor
+    channels = config.encoder_block_out_channels if arch == "dc_ae_f32c32" else config.block_out_channels
+    assert 2 ** (len(channels) - 1) == factor
     if arch == "vae_flux":
         assert config.use_quant_conv is False and config.use_post_quant_conv is False
     if arch == "vae_sdxl":

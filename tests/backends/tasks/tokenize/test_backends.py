@@ -100,9 +100,10 @@ def test_any_mode_and_size_is_resized_and_reported(cache: ModelCache) -> None:
     assert width == 512 and height % 8 == 0 and abs(height - 154) <= 8
 
 
-def test_research_tokenizers_say_what_they_need(tiny_settings, registry) -> None:
-    for key in ("tok/robusttok", "tok/semanticist", "tok/titok", "tok/llamagen-vq", "tok/lactok"):
-        ok, why = weights.availability(registry[key], tiny_settings)
-        assert not ok and "needs the authors' code" in why and "github.com" in why
-    with pytest.raises(ModelUnavailable, match="needs the authors' model code"):
-        ModelCache(registry, tiny_settings).run("tok/titok", TokenizeRequest(IMAGE))
+def test_research_tokenizers_have_miniatures_and_lactok_says_what_it_needs(tiny_settings, registry) -> None:
+    for key in ("tok/robusttok", "tok/semanticist", "tok/titok", "tok/llamagen-vq", "tok/va-vae"):
+        assert weights.availability(registry[key], tiny_settings) == (True, "random-weight miniature")
+    ok, why = weights.availability(registry["tok/lactok"], tiny_settings)
+    assert not ok and "needs the authors' code" in why and "github.com/Alpha-X-95/LaCToK" in why
+    with pytest.raises(ModelUnavailable, match="LaCTok"):
+        ModelCache(registry, tiny_settings).run("tok/lactok", TokenizeRequest(IMAGE))

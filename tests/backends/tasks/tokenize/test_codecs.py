@@ -76,12 +76,14 @@ def test_pca_odd_size_round_trips_to_the_original_size(astronaut: np.ndarray) ->
     assert psnr(odd, decoded) > 60
 
 
-def test_pca_bits_count_float16_coefficients(pca: PCAPatchTokenizer, astronaut: np.ndarray) -> None:
+def test_pca_bits_count_float16_coefficients_and_the_fitted_basis(pca: PCAPatchTokenizer,
+                                                                    astronaut: np.ndarray) -> None:
     tokens = pca.encode(astronaut)
-    assert tokens.bits == 192 * 4096 * 16
-    assert tokens.bits_per_pixel() == pytest.approx(192 * 4096 * 16 / 512**2)
+    basis = (192 * 192 + 192) * 16  # 192 basis rows of 8x8x3 values and the mean, float16: fitted on this image
+    assert tokens.bits == 192 * 4096 * 16 + basis
+    assert tokens.bits_per_pixel() > 48  # every component kept: more than the 24-bit raw image
     short = pca.truncate(tokens, 10)
-    assert short.count == 10 and short.bits == 10 * 4096 * 16
+    assert short.count == 10 and short.bits == 10 * 4096 * 16 + (10 * 192 + 192) * 16
     np.testing.assert_array_equal(pca.decode(short), pca.decode_prefix(tokens, 10))
 
 
@@ -163,11 +165,11 @@ def test_bad_images_are_rejected_with_the_field(pca: PCAPatchTokenizer, image: o
 # --------------------------------------------------------------------------------------------------------------------
 # VQ
 # --------------------------------------------------------------------------------------------------------------------
-def test_vq_bits_are_count_times_log2_codebook(vq: VQPatchTokenizer, astronaut: np.ndarray) -> None:
+def test_vq_bits_are_count_times_log2_codebook_plus_the_codebook(vq: VQPatchTokenizer, astronaut: np.ndarray) -> None:
     tokens = vq.encode(astronaut)
     assert tokens.kind == "discrete" and not tokens.ordered
     assert tokens.data.shape == (64, 64) and tokens.count == 4096
-    assert tokens.bits == tokens.count * math.log2(256)
+    assert tokens.bits == tokens.count * math.log2(256) + 256 * 8 * 8 * 3 * 16  # the fitted codebook, float16
     assert VQPatchTokenizer(codebook_size=100).code_bits == 7  # fixed-length codes: ceil(log2 K)
     assert 20 < psnr(astronaut, vq.decode(tokens)) < 40
 
