@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: run run-tiny test test-gpu lint fetch bench browser clean
+.PHONY: run run-tiny test test-gpu lint fetch bench browser nginx clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -27,13 +27,17 @@ run-tiny: $(VENV)/.installed
 	STUDIO_PROFILE=tiny $(BIN)/python app.py
 
 ## Set up and run the whole test suite (lint, unit, end-to-end, browser).
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev browser nginx
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
 	scripts/with-postgres.sh $(BIN)/python -m pytest
 
 browser:
 	@scripts/ensure-browser.sh
+
+# The replica tests (tests/deploy) put Debian's nginx in front of two studios; they skip, saying why, without it.
+nginx:
+	@scripts/ensure-nginx.sh
 
 ## On a machine with a CUDA GPU: every miniature on the GPU in fp16/bf16 (no network needed).
 test-gpu: $(VENV)/.installed-dev
@@ -49,15 +53,22 @@ fetch: $(VENV)/.installed
 	$(BIN)/python app.py --fetch $(MODEL)
 
 ## Benchmarks: each prints a ratio against a baseline measured in the same run.
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev nginx
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/t2i_overhead.py
 	$(BIN)/python bench/leaderboard.py
 	$(BIN)/python bench/vote_ingestion.py
+	scripts/with-postgres.sh $(BIN)/python bench/replicas.py
 	$(BIN)/python bench/detection.py
 	$(BIN)/python bench/hand_repair.py
 	$(BIN)/python bench/metrics.py
 	$(BIN)/python bench/codecs.py
+	$(BIN)/python bench/tokenizers_research.py
+	$(BIN)/python bench/face.py
+	$(BIN)/python bench/tryon.py
+	$(BIN)/python bench/omnimamba.py
+	$(BIN)/python bench/ray_executor.py
+	$(BIN)/python bench/pregenerate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

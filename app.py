@@ -11,30 +11,44 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from PIL import Image
 
+from arena.media import ServedFiles
 from arena.sessions import LabelingService
 from backends.core import imaging
 from backends.core.errors import ModelUnavailable, StudioError
 from backends.core.settings import Settings, env_help
 from backends.models import weights
-from backends.models.cache import ModelCache
-from backends.models.executors import Executor, LocalExecutor
+from backends.models.executors import Executor
+from backends.models.executors.factory import make_executor
 from backends.models.registry import default_registry
 from backends.tasks.t2i.types import T2IRequest
 from tabs import arena as arena_tab
 from tabs import arena_admin as admin_tab
+from tabs import arena_sessions as admin_sessions_tab
+from tabs import face as face_tab
+from tabs import face_dataset as face_dataset_tab
+from tabs import face_generate as face_generate_tab
 from tabs import hand_batch as hand_batch_tab
 from tabs import hand_repair as hand_tab
 from tabs import leaderboard as leaderboard_tab
 from tabs import models as models_tab
+from tabs import omnimamba as omnimamba_tab
+from tabs import serving as serving_tab
+from tabs import t2i_form as t2i_form_tab
+from tabs import t2i_history as t2i_history_tab
+from tabs import t2i_pnginfo as t2i_pnginfo_tab
+from tabs import t2i_sweep as t2i_sweep_tab
 from tabs import text_to_image as t2i_tab
 from tabs import tokenizer as tok_tab
 from tabs import tokenizer_eval as tok_eval_tab
-from tabs.common import ASSETS, AppContext, make_i18n
+from tabs import tryon as tryon_tab
+from tabs import tryon_batch as tryon_batch_tab
+from tabs.common import ASSETS, AppContext, StudioBlocks, make_i18n, tr
 
 TITLE = "Image Generation Research Studio"
 
@@ -71,26 +85,43 @@ class ExecutorGenerator:
 def create_context(settings: Settings) -> AppContext:
     """Build the singletons the tabs share. Nothing is loaded: models load on first use."""
     registry = default_registry()
-    executor = LocalExecutor(ModelCache(registry, settings))
+    if settings.zero_gpu:
+        import spaces  # noqa: F401  (ZeroGPU: before anything touches CUDA; it patches torch)
+    executor = make_executor(settings, registry, connect_remote=serving_tab.connect)
     # Pools may be imported from the operator's input roots and from what the studio itself wrote.
     arena = LabelingService.open(settings.data_dir, settings.database_url, settings.admin_password,
                                  generate=ExecutorGenerator(executor),
                                  pool_roots=(*settings.input_roots, settings.outputs_dir),
                                  admin_rate=settings.admin_rate)
+    # Served battle images are written straight into Gradio's file cache, which Gradio then sends without
+    # hashing and copying each one again (and cleans up with the rest of its cache).
+    arena.served_files = ServedFiles(Path(gr.utils.get_upload_folder()) / "arena-served")
     return AppContext(settings=settings, registry=registry, executor=executor, i18n=make_i18n(), arena=arena)
 
 
 def build_demo(ctx: AppContext) -> gr.Blocks:
     """Compose the tabs into one Blocks app (not launched)."""
     i18n = ctx.i18n
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 24 * 3600)) as demo:
+    with StudioBlocks(title=TITLE, delete_cache=(3600, 24 * 3600)) as demo:
         gr.Markdown(i18n("app.header"))
+        # The wording of the queue line studio.js shows while a job waits (read from the page, so it is translated).
+        gr.Markdown(i18n("common.queue"), elem_id="studio-queue-template", visible="hidden")
         with gr.Tabs() as tabs:
             with gr.Tab(i18n("tabs.t2i"), id="t2i"):
                 t2i = t2i_tab.build(ctx)
+                for helper in (t2i_form_tab, t2i_history_tab, t2i_pnginfo_tab, t2i_sweep_tab):
+                    helper.build(ctx, t2i)
             with gr.Tab(i18n("tabs.hand"), id="hand"):
                 hand = hand_tab.build(ctx)
                 hand_batch_tab.build(ctx, hand)
+            with gr.Tab(i18n("tabs.face"), id="face"):
+                face = face_tab.build(ctx)
+                face_generation = face_generate_tab.build(ctx)
+                omnimamba_tab.build(ctx)
+                face_dataset_tab.build(ctx, face, face_generation)
+            with gr.Tab(i18n("tabs.tryon"), id="tryon"):
+                tryon = tryon_tab.build(ctx)
+                tryon_batch_tab.build(ctx, tryon)
             with gr.Tab(i18n("tabs.tok"), id="tok"):
                 tok = tok_tab.build(ctx)
                 tok_eval_tab.build(ctx, tok["tokenizers"])
@@ -98,8 +129,9 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
                 arena = arena_tab.build(ctx)
             with gr.Tab(i18n("tabs.leaderboard"), id="leaderboard") as leaderboard_page:
                 leaderboard = leaderboard_tab.build(ctx)
-            with gr.Tab(i18n("tabs.admin"), id="admin"):
-                admin = admin_tab.build(ctx)
+            with gr.Tab(i18n("tabs.admin"), id="admin") as admin_page:
+                admin_panel = admin_sessions_tab.build(ctx)
+                admin = admin_tab.build(ctx, admin_panel)
             with gr.Tab(i18n("tabs.models"), id="models") as models_page:
                 models = models_tab.build(ctx)
         # Cross-tab wiring: send a generated image to hand repair; session lists follow admin changes; tables
@@ -113,6 +145,8 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
         arena_page.select(arena["refresh"], None, arena["session"], **private)
         leaderboard_page.select(leaderboard["refresh"], None, leaderboard["session"], **private)
         models_page.select(models["show"], None, models["outputs"], **private)
+        admin_page.select(admin_panel["refresh"], None, admin_panel["outputs"], **private)
+        serving_tab.build(ctx)  # /run_model for front studios, with STUDIO_SERVE_MODELS
         demo.load(models["show"], None, models["outputs"], **private)
     demo.queue(default_concurrency_limit=1, max_size=ctx.settings.max_queue)
     return demo
@@ -121,7 +155,7 @@ def build_demo(ctx: AppContext) -> gr.Blocks:
 def _open_image(path: str | None) -> Any:
     """The generated PNG selected in the text-to-image gallery, for the hand-repair tab."""
     if not path:
-        raise gr.Error("Select an image in the results first.")
+        raise gr.Error(tr("t2i.select_first"))
     return path
 
 
@@ -142,6 +176,7 @@ def launch(demo: gr.Blocks, ctx: AppContext, **overrides: object) -> tuple:
         css_paths=[ASSETS / "studio.css"],
         js=(ASSETS / "studio.js").read_text("utf-8"),  # keyboard shortcuts for labeling
         theme=gr.themes.Soft(),
+        mcp_server=True,  # every public endpoint is also an MCP tool (its docstring the description)
     )
     options.update(overrides)
     return demo.launch(**options)
@@ -159,6 +194,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--fetch", metavar="MODEL", nargs="+", help="download the weights of these registry keys")
     parser.add_argument("--list-models", action="store_true", help="print the registry and exit")
+    parser.add_argument("--check-weights", nargs=2, metavar=("KEY", "FILE"),
+                        help="compare a research tokenizer checkpoint with its adapter (missing, unexpected and "
+                             "mis-shaped keys); exit 0 when it matches the released architecture")
     return parser.parse_args(argv)
 
 
@@ -177,6 +215,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok, why = weights.availability(spec, settings)
             print(f"{spec.key:28} {spec.name:36} {'available' if ok else 'unavailable'}: {why}")
         return 0
+    if args.check_weights:
+        from backends.tasks.tokenize.research.adapter import check_weights
+
+        key, path = args.check_weights
+        try:
+            matches, report = check_weights(registry.get_spec(key), settings, Path(path))
+        except StudioError as exc:
+            print(f"check failed: {exc}", file=sys.stderr)
+            return 2
+        print(report)
+        return 0 if matches else 1
     if args.fetch:
         try:
             for key in args.fetch:

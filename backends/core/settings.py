@@ -18,6 +18,7 @@ from backends.core.errors import InvalidInput
 PROFILES = ("real", "tiny")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 OFFLOADS = ("none", "model", "sequential")
+EXECUTORS = ("local", "ray")
 DEFAULT_ARK_BASE_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
 DEFAULT_SEEDREAM_MODEL = "seedream-3-0-t2i-250415"
 
@@ -59,6 +60,21 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("STUDIO_CHECKPOINT_ROOTS", "", f"folders searched for research tokenizer checkpoints, as <root>/<repo id>/"
                                           f"<file> or <root>/<file>, before the Hugging Face cache ('{os.pathsep}'-"
                                           "separated)"),
+    EnvVar("STUDIO_EXECUTOR", "local", "local: models run in this process; ray: on Ray Serve deployments "
+                                       "(pip install -r requirements-ray.txt)"),
+    EnvVar("STUDIO_RAY_ADDRESS", "", "Ray cluster for STUDIO_EXECUTOR=ray: auto (this box joined it with ray start) "
+                                     "or ray://head:10001; empty: start a local Ray"),
+    EnvVar("STUDIO_RAY_GPU_GB", "80", "memory of one GPU of the Ray cluster: a group's num_gpus = its VRAM / this; "
+                                      "0: a CPU-only cluster"),
+    EnvVar("STUDIO_RAY_CONFIG", "", "JSON file of Ray Serve group settings (replicas, autoscaling, num_gpus, which "
+                                    "models); see deploy/ray/"),
+    EnvVar("STUDIO_RAY_APP", "studio", "prefix of the Ray Serve applications holding the model groups"),
+    EnvVar("STUDIO_REMOTE_MODELS", "", "models served by other studios or Spaces: key=space-or-url, comma-separated "
+                                       "(keys may be patterns such as t2i/*)"),
+    EnvVar("STUDIO_SERVE_MODELS", "", "models this studio runs for other studios through /run_model (comma-separated "
+                                      "keys or patterns); empty: none"),
+    EnvVar("STUDIO_REMOTE_TOKEN", "", "shared secret between a front studio and the studios serving its models"),
+    EnvVar("SPACES_ZERO_GPU", "", "set by Hugging Face Spaces on ZeroGPU hardware: device jobs run in @spaces.GPU"),
 )
 
 
@@ -90,6 +106,15 @@ class Settings:
         admin_rate: admin calls per client per minute.
         space_id: the Hugging Face Space this runs in ("" elsewhere).
         checkpoint_roots: folders searched for research tokenizer checkpoints before the Hugging Face cache.
+        executor: where models run: ``"local"`` (this process) or ``"ray"`` (Ray Serve deployments).
+        ray_address: the Ray cluster ("" starts a local one).
+        ray_gpu_gb: memory of one GPU on the Ray cluster (0: CPU-only cluster).
+        ray_config: JSON file of Ray Serve group settings, or None.
+        ray_app: name of the Ray Serve application.
+        remote_models: (key or pattern, Space id or URL) pairs of models other studios serve.
+        serve_models: keys or patterns this studio runs for other studios.
+        remote_token: shared secret between a front studio and its model studios ("" for none).
+        zero_gpu: running on Hugging Face ZeroGPU hardware.
     """
 
     profile: str = "real"
@@ -115,6 +140,15 @@ class Settings:
     admin_rate: int = 30
     space_id: str = ""
     checkpoint_roots: tuple[Path, ...] = ()
+    executor: str = "local"
+    ray_address: str = ""
+    ray_gpu_gb: float = 80.0
+    ray_config: Path | None = None
+    ray_app: str = "studio"
+    remote_models: tuple[tuple[str, str], ...] = ()
+    serve_models: tuple[str, ...] = ()
+    remote_token: str = ""
+    zero_gpu: bool = False
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -136,6 +170,10 @@ class Settings:
             raise InvalidInput("STUDIO_MAX_UPLOAD_MB", f"{self.max_upload_mb} must be > 0")
         if self.admin_rate < 1:
             raise InvalidInput("STUDIO_ADMIN_RATE", f"{self.admin_rate} must be >= 1")
+        if self.executor not in EXECUTORS:
+            raise InvalidInput("STUDIO_EXECUTOR", f"{self.executor!r} is not one of {', '.join(EXECUTORS)}")
+        if self.ray_gpu_gb < 0:
+            raise InvalidInput("STUDIO_RAY_GPU_GB", f"{self.ray_gpu_gb} must be >= 0 (0 = a CPU-only cluster)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -158,6 +196,18 @@ class Settings:
 
         def paths(name: str) -> tuple[Path, ...]:
             return tuple(Path(p).expanduser() for p in get(name).split(os.pathsep) if p.strip())
+
+        def items(name: str) -> tuple[str, ...]:
+            return tuple(item.strip() for item in get(name).split(",") if item.strip())
+
+        def routes(name: str) -> tuple[tuple[str, str], ...]:
+            pairs = []
+            for item in items(name):
+                key, _, source = item.partition("=")
+                if not key.strip() or not source.strip():
+                    raise InvalidInput(name, f"{item!r} is not key=space-or-url (e.g. t2i/kolors=me/kolors-space)")
+                pairs.append((key.strip(), source.strip()))
+            return tuple(pairs)
 
         return cls(
             profile=get("STUDIO_PROFILE", "real").lower(),
@@ -183,6 +233,15 @@ class Settings:
             admin_rate=number("STUDIO_ADMIN_RATE", "30", int),
             space_id=get("SPACE_ID"),
             checkpoint_roots=paths("STUDIO_CHECKPOINT_ROOTS"),
+            executor=get("STUDIO_EXECUTOR", "local").lower(),
+            ray_address=get("STUDIO_RAY_ADDRESS"),
+            ray_gpu_gb=number("STUDIO_RAY_GPU_GB", "80", float),
+            ray_config=Path(get("STUDIO_RAY_CONFIG")).expanduser() if get("STUDIO_RAY_CONFIG") else None,
+            ray_app=get("STUDIO_RAY_APP", "studio"),
+            remote_models=routes("STUDIO_REMOTE_MODELS"),
+            serve_models=items("STUDIO_SERVE_MODELS"),
+            remote_token=get("STUDIO_REMOTE_TOKEN"),
+            zero_gpu=get("SPACES_ZERO_GPU").lower() in ("1", "t", "true"),
         )
 
     @property

@@ -115,6 +115,23 @@ def load_pretrained(spec: ModelSpec, settings: Settings, report: ProgressFn | No
                   time.perf_counter() - started, library_versions())
 
 
+def load_processor(spec: ModelSpec, settings: Settings) -> Any:
+    """The ``AutoProcessor`` (tokenizer, image processor, chat template) of a transformers model, read from the same
+    repo, revision and subfolder (or miniature folder) as ``load_pretrained`` reads its weights.
+
+    Raises:
+        ModelUnavailable: the processor files are not cached and cannot be downloaded.
+    """
+    from transformers import AutoProcessor
+
+    source, kwargs = pretrained_source(spec, settings)
+    kwargs.pop("variant", None)  # weights only
+    try:
+        return AutoProcessor.from_pretrained(source, **kwargs)
+    except OSError as exc:
+        raise missing_weights(spec, settings, exc) from exc
+
+
 def provenance(spec: ModelSpec, settings: Settings, loaded: Loaded) -> Provenance:
     """The provenance every output of a loaded model carries in its recipe."""
     return Provenance(
@@ -183,6 +200,19 @@ def is_cached(spec: ModelSpec) -> bool:
     return isinstance(try_to_load_from_cache(spec.repo_id, index_file(spec), revision=spec.revision), str)
 
 
+def checkpoint_root_file(spec: ModelSpec, settings: Settings, filename: str | None = None) -> Path | None:
+    """A research checkpoint (``filename``, default the spec's) under a ``STUDIO_CHECKPOINT_ROOTS`` folder, as
+    ``<root>/<repo id>/<file>`` or ``<root>/<file>``; None when there is none."""
+    filename = filename or getattr(spec.defaults, "filename", None)
+    if not filename:
+        return None
+    for root in settings.checkpoint_roots:
+        for candidate in (root / str(spec.repo_id) / filename, root / filename):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
 def missing_weights(spec: ModelSpec, settings: Settings, exc: BaseException) -> ModelUnavailable:
     """The error for weights that could not be found or downloaded, naming the model and the fix."""
     reason = "the hub is offline (HF_HUB_OFFLINE=1)" if settings.offline else "they could not be downloaded"
@@ -201,6 +231,8 @@ def fetch(spec: ModelSpec, settings: Settings) -> Path:
     """
     if spec.remote or spec.repo_id is None:
         raise ModelUnavailable(f"{spec.key} has no weights to fetch ({'remote API' if spec.remote else 'bundled'})")
+    if settings.profile == "tiny" and spec.loader == "code":  # research checkpoints: their adapters write these
+        return settings.tiny_dir / str(spec.architecture)
     if settings.profile == "tiny":
         return ensure_miniature(spec, settings)
     try:
@@ -213,6 +245,13 @@ def fetch(spec: ModelSpec, settings: Settings) -> Path:
 
         # A model in a subfolder of a larger repo (FLUX's VAE) needs only that folder.
         patterns = [f"{spec.subfolder}/*"] if spec.subfolder else None
+        if spec.loader == "code" and getattr(spec.defaults, "filename", None):  # one released file, not the repo
+            patterns = [spec.defaults.filename, *spec.defaults.options.get("fetch_also", ())]
+        if needed_files(spec):  # a model made of several repos' files: each one
+            from huggingface_hub import hf_hub_download
+
+            for repo, name in needed_files(spec)[1:]:
+                hf_hub_download(repo, name)
         return Path(snapshot_download(spec.repo_id, revision=spec.revision, allow_patterns=patterns))
     except OSError as exc:
         raise missing_weights(spec, settings, exc) from exc
@@ -235,11 +274,56 @@ def availability(spec: ModelSpec, settings: Settings) -> tuple[bool, str]:
         if spec.architecture is None:
             return False, "no miniature in the tiny profile"
         return True, "random-weight miniature"
+    if needed_files(spec):
+        return parts_availability(spec, settings)
     if is_cached(spec):
         return True, "in the local cache"
+    if spec.loader == "code" and checkpoint_root_file(spec, settings):
+        return True, "in a checkpoint root (STUDIO_CHECKPOINT_ROOTS)"
     if settings.offline:
         return False, f"not cached and HF_HUB_OFFLINE=1; run: {fetch_command(spec)}"
     return True, "downloads on first use"
+
+
+def needed_files(spec: ModelSpec) -> list[tuple[str, str]]:
+    """``(repo id, file)`` of every released file a ``code`` model is made of: its own file plus
+    ``CodeDefaults.options["needs"]`` (other repos' files: a tokenizer, encoders, a decoder); empty for others."""
+    needs = getattr(spec.defaults, "options", {}).get("needs", ()) if spec.loader == "code" else ()
+    if not needs:
+        return []
+    return [(str(spec.repo_id), str(spec.defaults.filename)), *((str(r), str(f)) for r, f in needs)]
+
+
+def _file_present(repo_id: str, filename: str, settings: Settings) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(repo_id, filename), str):
+        return True
+    return any((root / repo_id / filename).is_file() for root in settings.checkpoint_roots)
+
+
+def parts_availability(spec: ModelSpec, settings: Settings) -> tuple[bool, str]:
+    """Availability of a model made of several released files (``needed_files``): each missing file by name, and
+    whether its weights fit the memory budget (``spec.vram_gb`` at the model card's dtype, scaled to the dtype it
+    would run in: float32 on a CPU, ``STUDIO_DTYPE`` when set)."""
+    missing = [f"{repo}/{name}" for repo, name in needed_files(spec) if not _file_present(repo, name, settings)]
+    where = device.resolve_device(settings)
+    dtype = str(device.resolve_dtype(settings, spec, where)).removeprefix("torch.")
+    width = {"float32": 4, "float16": 2, "bfloat16": 2}
+    need = spec.vram_gb * width.get(dtype, 4) / width.get(spec.dtype, 4)
+    budget = device.memory_budget(settings) / 1024**3
+    problems = []
+    if missing and settings.offline:
+        problems.append(f"missing {len(missing)} file(s) with HF_HUB_OFFLINE=1: {', '.join(missing)} "
+                        f"(run: {fetch_command(spec)})")
+    if need > budget:
+        problems.append(f"needs about {need:.1f} GB for its weights in {dtype} on {where}, more than the "
+                        f"{budget:.1f} GB memory budget here (STUDIO_CACHE_BUDGET_GB or the device's)")
+    if problems:
+        return False, "; ".join(problems)
+    if missing:
+        return True, f"downloads on first use: {', '.join(missing)}"
+    return True, "in the local cache"
 
 
 def module_bytes(model: Any) -> int:

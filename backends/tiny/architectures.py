@@ -1,4 +1,4 @@
-"""The one table of random-weight miniatures: which diffusers class each arch id builds, and where its builder lives.
+"""The one table of random-weight miniatures: which class each arch id builds, and where its builder lives.
 
 Each :class:`Architecture` names the diffusers class the miniature loads with (a pipeline saved with the
 pipeline's ``save_pretrained``, so its folder holds a ``model_index.json``, or a single model whose folder holds a
@@ -14,12 +14,16 @@ import types
 from collections.abc import Mapping
 from typing import Literal
 
-#: How a miniature is saved: a whole ``"pipeline"`` (``model_index.json``) or a single ``"model"`` (``config.json``).
-Kind = Literal["pipeline", "model"]
+#: How a miniature is saved: a whole ``"pipeline"`` (``model_index.json``) or a single ``"model"`` (``config.json``),
+#: both diffusers; or a ``"transformers"`` model saved with its processor (``config.json`` + processor files), loaded
+#: with ``getattr(transformers, class_name).from_pretrained`` and ``AutoProcessor.from_pretrained``; or ``"files"``:
+#: a research model's released files (checkpoints, tokenizer and encoder folders, plus a ``config.json`` marking the
+#: build), loaded by the studio's own modules (``loader="code"``) built on the transformers class ``class_name``.
+Kind = Literal["pipeline", "model", "transformers", "files"]
 
-KINDS: tuple[Kind, ...] = ("pipeline", "model")
+KINDS: tuple[Kind, ...] = ("pipeline", "model", "transformers", "files")
 #: Builder modules inside :mod:`backends.tiny`.
-MODULES = ("t2i", "inpaint", "autoencoders")
+MODULES = ("t2i", "inpaint", "autoencoders", "vlm", "tryon", "omnimamba")
 
 
 class UnknownArchitectureError(ValueError, KeyError):
@@ -40,8 +44,9 @@ class Architecture:
 
     Attributes:
         id: The arch id (``ModelSpec.architecture``); also the miniature's folder name and the builder's suffix.
-        class_name: The diffusers class to load it with: ``getattr(diffusers, class_name).from_pretrained(folder)``.
-        kind: ``"pipeline"`` or ``"model"`` (see :data:`Kind`).
+        class_name: The class to load it with: ``getattr(diffusers, class_name).from_pretrained(folder)`` (or
+            ``transformers`` for kind ``"transformers"``).
+        kind: ``"pipeline"``, ``"model"`` or ``"transformers"`` (see :data:`Kind`).
         module: The module of :mod:`backends.tiny` that defines ``build_<id>(out_dir, seed)``.
         real_repo: The Hugging Face repo whose component classes and geometry the miniature copies.
     """
@@ -94,6 +99,25 @@ ARCHITECTURES: Mapping[str, Architecture] = _by_id(
     Architecture("vae_flux", "AutoencoderKL", "model", "autoencoders", "black-forest-labs/FLUX.1-schnell"),
     Architecture("taesd", "AutoencoderTiny", "model", "autoencoders", "madebyollin/taesd"),
     Architecture("vqgan", "VQModel", "model", "autoencoders", "kandinsky-community/kandinsky-2-2-decoder"),
+    Architecture("vae_mar16", "AutoencoderKL", "model", "autoencoders", "xwen99/mar-vae-kl16"),
+    Architecture("dc_ae_f32c32", "AutoencoderDC", "model", "autoencoders",
+                 "mit-han-lab/dc-ae-f32c32-sana-1.0-diffusers"),
+    # Vision-language models of the face tab, each with its processor (vlm.py); transformers classes.
+    Architecture("vlm_idefics3", "AutoModelForImageTextToText", "transformers", "vlm",
+                 "HuggingFaceTB/SmolVLM-256M-Instruct"),
+    Architecture("vlm_florence2", "AutoModelForImageTextToText", "transformers", "vlm",
+                 "florence-community/Florence-2-base"),
+    Architecture("vlm_gemma3", "AutoModelForImageTextToText", "transformers", "vlm", "google/gemma-3-4b-it"),
+    Architecture("vlm_paligemma", "AutoModelForImageTextToText", "transformers", "vlm",
+                 "google/paligemma2-3b-mix-224"),
+    # Try-on (tryon.py): CatVTON's base UNets saved as single models, each with its base's scheduler config and a
+    # CatVTON attention checkpoint (released flat-list layout) beside it; OmniTry's FLUX.1-Fill with its LoRA file.
+    Architecture("catvton_maskfree", "UNet2DConditionModel", "model", "tryon", "timbrooks/instruct-pix2pix"),
+    Architecture("catvton", "UNet2DConditionModel", "model", "tryon",
+                 "stable-diffusion-v1-5/stable-diffusion-inpainting"),
+    Architecture("omnitry", "FluxFillPipeline", "pipeline", "tryon", "black-forest-labs/FLUX.1-Fill-dev"),
+    # OmniMamba (omnimamba.py): its released files (checkpoint, VQ-16, tokenizer, DINOv2, SigLIP) on Mamba2Model.
+    Architecture("omnimamba", "Mamba2Model", "files", "omnimamba", "hustvl/OmniMamba"),
 )
 
 
@@ -105,3 +129,8 @@ def pipelines() -> tuple[str, ...]:
 def models() -> tuple[str, ...]:
     """The ids of the miniatures saved as single models (``config.json``), in table order."""
     return tuple(arch.id for arch in ARCHITECTURES.values() if arch.kind == "model")
+
+
+def transformers_models() -> tuple[str, ...]:
+    """The ids of the transformers miniatures (model + processor), in table order."""
+    return tuple(arch.id for arch in ARCHITECTURES.values() if arch.kind == "transformers")

@@ -21,7 +21,7 @@ from backends.tiny import architectures
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 PACKAGE = REPO_ROOT / "backends" / "tiny"
-BUILDER_MODULES = ("t2i", "inpaint", "autoencoders")
+BUILDER_MODULES = ("t2i", "inpaint", "autoencoders", "vlm", "tryon", "omnimamba")
 HEAVY = ("torch", "diffusers", "transformers", "peft")
 
 
@@ -61,11 +61,17 @@ def test_every_builder_is_in_the_table() -> None:
 
 def test_table_entries_are_consistent() -> None:
     diffusers = pytest.importorskip("diffusers")
-    assert set(tiny.pipelines()) | set(tiny.models()) == set(tiny.ARCHITECTURES)
-    assert not set(tiny.pipelines()) & set(tiny.models())
+    transformers = pytest.importorskip("transformers")
+    files = tuple(a.id for a in tiny.ARCHITECTURES.values() if a.kind == "files")
+    kinds = (tiny.pipelines(), tiny.models(), architectures.transformers_models(), files)
+    assert set().union(*kinds) == set(tiny.ARCHITECTURES) and sum(map(len, kinds)) == len(tiny.ARCHITECTURES)
     for arch in tiny.ARCHITECTURES.values():
+        assert arch.module in BUILDER_MODULES and arch.real_repo.count("/") == 1, arch.id
+        if arch.kind in ("transformers", "files"):  # a transformers model (with its processor), or released files
+            assert hasattr(transformers, arch.class_name), arch.class_name
+            continue
         assert hasattr(diffusers, arch.class_name), arch.class_name
-        assert arch.kind in ("pipeline", "model") and arch.module in BUILDER_MODULES
+        assert arch.kind in ("pipeline", "model")
         assert arch.real_repo.count("/") == 1, arch.real_repo  # a Hub repo id: owner/name
         # A pipeline's class is a DiffusionPipeline, a single model's is not.
         is_pipeline = issubclass(getattr(diffusers, arch.class_name), diffusers.DiffusionPipeline)

@@ -16,7 +16,7 @@ from backends.models.registry import default_registry
 from backends.tasks.t2i.pipeline import DiffusersTextToImage
 from backends.tasks.t2i.types import T2IRequest
 
-LOCAL_T2I = [s.key for s in default_registry().by_task("t2i") if not s.remote]
+LOCAL_T2I = [s.key for s in default_registry().by_task("t2i") if s.loader == "diffusers"]  # (code: OmniMamba)
 PROMPT = "春节庙会的红色灯笼下，一块木牌上写着“恭喜发财” with lanterns"
 
 
