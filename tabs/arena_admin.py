@@ -61,7 +61,7 @@ def arena_create_session(ctx: AppContext, admin_password: str, name: str, task: 
     """
     config = session_config(name, task, mode, models, criteria, outcomes, reveal, gold_rate, repeat_rate, overlap_rate,
                             target_votes, min_votes, prompts, seed, width, height, steps, identity, prior)
-    session = ctx.arena.create_session(admin_password, config, client=client_id(request))
+    session = ctx.arena.create_session(admin_password, config, client=client_id(ctx, request))
     return {"session": session.id, "name": session.name, "mode": session.mode, "config": session.config}
 
 
@@ -87,7 +87,7 @@ def create_view(ctx: AppContext, admin_password: str, *fields: Any, request: gr.
     created, so a bad folder leaves nothing behind); a summary in words and the answer as JSON."""
     *form, folder = fields
     config = session_config(*form)
-    client = client_id(request)
+    client = client_id(ctx, request)
     folder = (folder or "").strip()
     if folder:
         if config.mode != "pool":
@@ -117,7 +117,7 @@ def arena_import_pool(ctx: AppContext, admin_password: str, session: str, folder
         session: pool session id.
         folder: folder path on the server, under STUDIO_INPUT_ROOTS or the studio's outputs.
     """
-    return ctx.arena.import_pool(admin_password, session, folder, client=client_id(request))
+    return ctx.arena.import_pool(admin_password, session, folder, client=client_id(ctx, request))
 
 
 @ui_errors
@@ -130,7 +130,7 @@ def arena_import_battles(ctx: AppContext, admin_password: str, battles: str, nam
         battles: the JSONL file.
         name: name of the new session.
     """
-    return ctx.arena.import_battles(admin_password, battles, name, client=client_id(request))
+    return ctx.arena.import_battles(admin_password, battles, name, client=client_id(ctx, request))
 
 
 @ui_errors
@@ -142,7 +142,7 @@ def arena_export(ctx: AppContext, admin_password: str, session: str, kind: str, 
         session: session id.
         kind: fastchat, preferences or dataset.
     """
-    return str(ctx.arena.export(admin_password, session, kind, export_folder(ctx), client=client_id(request)))
+    return str(ctx.arena.export(admin_password, session, kind, export_folder(ctx), client=client_id(ctx, request)))
 
 
 def export_folder(ctx: AppContext) -> Path:
@@ -169,7 +169,8 @@ def arena_exclude(ctx: AppContext, admin_password: str, session: str, annotators
         annotators: comma-separated annotator ids (as in the quality table).
         excluded: True to exclude, False to include again.
     """
-    changed = ctx.arena.set_excluded(admin_password, session, annotators, bool(excluded), client=client_id(request))
+    changed = ctx.arena.set_excluded(admin_password, session, annotators, bool(excluded),
+                                     client=client_id(ctx, request))
     return {"session": session, "changed": changed, "excluded": bool(excluded)}
 
 
@@ -181,7 +182,7 @@ def arena_close(ctx: AppContext, admin_password: str, session: str, request: gr.
         admin_password: STUDIO_ADMIN_PASSWORD.
         session: session id.
     """
-    ctx.arena.close_session(admin_password, session, client=client_id(request))
+    ctx.arena.close_session(admin_password, session, client=client_id(ctx, request))
     return {"session": session, "status": "closed"}
 
 
@@ -196,7 +197,7 @@ def arena_create_invites(ctx: AppContext, admin_password: str, session: str, ali
         session: session id.
         aliases: one alias per annotator, one per line or comma-separated.
     """
-    return ctx.arena.create_invites(admin_password, session, aliases, client=client_id(request))
+    return ctx.arena.create_invites(admin_password, session, aliases, client=client_id(ctx, request))
 
 
 def default_criteria(task: str) -> str:
@@ -314,7 +315,7 @@ def mode_fields(mode: str) -> list[Any]:
 def battles_view(ctx: AppContext, admin_password: str, battles: str, name: str,
                  request: gr.Request = None) -> list[Any]:
     """Import battles: the new session in words, and the answer as JSON."""
-    result = ctx.arena.import_battles(admin_password, battles, name, client=client_id(request))
+    result = ctx.arena.import_battles(admin_password, battles, name, client=client_id(ctx, request))
     return [tr("admin.battles_imported", battles=result["battles"], models=len(result["models"]),
                id=result["session"]), result]
 

@@ -59,7 +59,7 @@ def chosen(session: Any) -> str:
 @ui_errors
 def fill_view(ctx: AppContext, password: str, session: str, folder: str, request: gr.Request = None) -> list[Any]:
     """Fill a pool session from a server folder."""
-    result = ctx.arena.import_pool(password, chosen(session), folder, client=client_id(request))
+    result = ctx.arena.import_pool(password, chosen(session), folder, client=client_id(ctx, request))
     return [tr("admin.filled_session", id=result["session"], items=result["items"], models=len(result["models"])),
             result]
 
@@ -67,14 +67,14 @@ def fill_view(ctx: AppContext, password: str, session: str, folder: str, request
 @ui_errors
 def close_view(ctx: AppContext, password: str, session: str, request: gr.Request = None) -> list[Any]:
     """Close a session."""
-    ctx.arena.close_session(password, chosen(session), client=client_id(request))
+    ctx.arena.close_session(password, chosen(session), client=client_id(ctx, request))
     return [tr("admin.closed", id=session), {"session": session, "status": "closed"}]
 
 
 @ui_errors
 def invite_view(ctx: AppContext, password: str, session: str, aliases: str, request: gr.Request = None) -> list[Any]:
     """Invite tokens, shown once, as a table of alias and token."""
-    tokens = ctx.arena.create_invites(password, chosen(session), aliases, client=client_id(request))
+    tokens = ctx.arena.create_invites(password, chosen(session), aliases, client=client_id(ctx, request))
     return [tr("admin.invited", count=len(tokens), id=session), tokens,
             gr.Dataframe(value=[[t["alias"], t["token"]] for t in tokens],
                          headers=[tr("admin.col.alias"), tr("admin.col.token")], visible=True)]
@@ -84,7 +84,8 @@ def invite_view(ctx: AppContext, password: str, session: str, aliases: str, requ
 def exclude_view(ctx: AppContext, password: str, session: str, annotators: str, excluded: bool,
                  request: gr.Request = None) -> list[Any]:
     """Exclude annotators from the leaderboard, or bring them back."""
-    changed = ctx.arena.set_excluded(password, chosen(session), annotators, bool(excluded), client=client_id(request))
+    changed = ctx.arena.set_excluded(password, chosen(session), annotators, bool(excluded),
+                                     client=client_id(ctx, request))
     return [tr("admin.excluded_done" if excluded else "admin.included_done", count=changed, id=session),
             {"session": session, "changed": changed, "excluded": bool(excluded)}]
 

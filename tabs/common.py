@@ -22,6 +22,7 @@ from typing import Any
 import gradio as gr
 
 from arena.sessions import LabelingService
+from backends.core.clients import client_address
 from backends.core.errors import InvalidInput, StudioError
 from backends.core.i18n import Catalog, pick_locale
 from backends.core.run import ProgressEvent, RunControl
@@ -97,10 +98,13 @@ def session_id(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "api"
 
 
-def client_id(request: gr.Request | None) -> str:
-    """Who is calling, for the admin audit log and rate limit: the client's address (``"local"`` in-process)."""
+def client_id(ctx: AppContext, request: gr.Request | None) -> str:
+    """Who is calling, for the admin audit log and rate limit: the client's address (``"local"`` in-process); behind
+    a proxy listed in ``STUDIO_TRUSTED_PROXIES``, the client it forwards for (``X-Forwarded-For``)."""
     client = getattr(request, "client", None)
-    return str(getattr(client, "host", None) or "local")
+    headers = {str(k).lower(): str(v) for k, v in dict(getattr(request, "headers", None) or {}).items()}
+    return client_address(getattr(client, "host", None), headers.get("x-forwarded-for"),
+                          ctx.settings.trusted_proxies)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from backends.core.errors import InvalidInput
+from backends.core.paths import confine
 from backends.core.validation import check_number
 from backends.tasks.face.types import UniF2aceSet, ask_engines, check_engines, load_unif2ace, score, summarize_scores
 from tabs.common import GPU, AppContext, bind, headed, run_control, ui_errors
@@ -27,7 +28,8 @@ def samples(dataset: UniF2aceSet) -> list[dict[str, str]]:
 @ui_errors
 def load_view(ctx: AppContext, folder: str) -> list[Any]:
     """Load: the counts, the question and caption pickers, and the pairs (state)."""
-    dataset = load_unif2ace(folder, limit=LIMIT)
+    # A server folder: only inside the configured roots (its images are then served to this browser).
+    dataset = load_unif2ace(confine(folder, ctx.settings.input_roots, "folder", "STUDIO_INPUT_ROOTS"), limit=LIMIT)
     pairs = samples(dataset)
     questions = [(f"{i + 1}. {p['question'][:90]}", i) for i, p in enumerate(pairs)]
     captions = [(c[:100], c) for c in dataset.captions()[:500]]

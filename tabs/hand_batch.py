@@ -38,7 +38,7 @@ def batch_repair(ctx: AppContext, folder: Any, method: str, model: str, control:
     sources = sorted(p for p in candidates if p.suffix.lower() in imaging.IMAGE_SUFFIXES and p.parent.name != "inputs")
     if not sources:
         raise InvalidInput("folder", "holds no images (png, jpg, jpeg, webp)")
-    out = ctx.settings.outputs_dir / "hand_repair" / f"batch-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = imaging.output_folder(ctx.settings.outputs_dir / "hand_repair", f"batch-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
     if pool:
         shutil.copyfile(root / "prompts.jsonl", out / "prompts.jsonl")
@@ -85,7 +85,7 @@ def batch_view(ctx: AppContext, admin_password: str, folder: str, method: str, m
                request: gr.Request,
                progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[Any, str]:  # noqa: B008
     """Batch repair of a folder (admin): the CSV (shown once there is one) and a summary."""
-    ctx.arena.require_admin(admin_password, "hand_batch", folder, client_id(request))
+    ctx.arena.require_admin(admin_password, "hand_batch", folder, client_id(ctx, request))
     options = {"seed": optional_number(seed), "steps": optional_number(steps), "strength": strength,
                "text_guidance": text_guidance, "visual_guidance": visual_guidance, "mask_growth": mask_growth,
                "padding": padding}

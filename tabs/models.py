@@ -77,7 +77,7 @@ def free_models(ctx: AppContext, admin_password: str, keys: list[str] | None,
     """
     for key in keys or []:
         ctx.registry.get_spec(key, "keys")
-    ctx.arena.require_admin(admin_password, "free_models", ",".join(keys or []) or "all", client_id(request))
+    ctx.arena.require_admin(admin_password, "free_models", ",".join(keys or []) or "all", client_id(ctx, request))
     freed = ctx.executor.free(list(keys) if keys else None)
     kept = [e.key for e in ctx.executor.loaded() if not keys or e.key in keys]
     return {"freed": freed, "in_use": kept}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import mean
@@ -20,7 +19,9 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from arena.pool_import import scan_pool
 from arena.sessions import SessionConfig
+from backends.core import imaging
 from backends.core.errors import InvalidInput, ModelUnavailable
 from backends.core.imaging import IMAGE_SUFFIXES
 from backends.core.paths import confine
@@ -57,8 +58,9 @@ def image_paths(folder: Any, files: Any, roots: Sequence[Path] = ()) -> list[Pat
 
 
 def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunControl, alpha: float = 0.5,
-             delta: int = 8, seed: int = 0, features: Features | None = None) -> dict[str, Any]:
-    """Tokenize every image with every tokenizer; per-image metrics, means, rFID / pFID, a CSV and a labeling pool.
+             delta: int = 8, seed: int = 0, features: Features | None = None, pool: bool = False) -> dict[str, Any]:
+    """Tokenize every image with every tokenizer; per-image metrics, means, rFID / pFID, a CSV and, when asked, a
+    labeling pool.
 
     Args:
         ctx: the app context.
@@ -70,13 +72,16 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
         seed: perturbation seed.
         features: image -> feature extractor for FID (default: Inception-v3 through the executor, which reports
             why it is unavailable offline; tests inject a small one).
+        pool: also write the originals and reconstructions as a labeling pool (copies of the inputs, served to
+            whoever knows the folder: the tab asks for the admin password first).
 
     Returns:
         ``{"rows", "summary", "csv", "pool", "fid"}``: per-image rows, per-tokenizer summary, the CSV path, the
-        pool folder of reconstructions, and the FID status.
+        pool folder of reconstructions (None without ``pool``), and the FID status.
     """
-    # One folder per run, even for two runs in the same second (their pools would mix).
-    out = ctx.settings.outputs_dir / "tokenizer_eval" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    # One unguessable folder per run, even for two runs in the same second (their pools would mix).
+    out = imaging.output_folder(ctx.settings.outputs_dir / "tokenizer_eval", time.strftime("%Y%m%d-%H%M%S"))
+    out.mkdir(parents=True)
     fid_status = "computed"
     if features is None:
         features = lambda images: ctx.executor.run(FID_KEY, images)  # noqa: E731 - a named def would add nothing
@@ -103,10 +108,11 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
                          "perturbed_psnr": (s["perturbation"] or {}).get("psnr"),
                          "alpha": alpha if s["discrete"] else None, "delta": delta if s["discrete"] else None,
                          "seed": seed})
-            folder = out / "pool" / key.replace("/", "__")
-            folder.mkdir(parents=True, exist_ok=True)
-            result.reconstruction.save(folder / f"{item}.png")
-            if j == 0:
+            if pool:
+                folder = out / "pool" / key.replace("/", "__")
+                folder.mkdir(parents=True, exist_ok=True)
+                result.reconstruction.save(folder / f"{item}.png")
+            if pool and j == 0:
                 (out / "pool" / "inputs").mkdir(parents=True, exist_ok=True)
                 result.original.save(out / "pool" / "inputs" / f"{item}.png")
                 prompts.append({"item_id": item, "prompt": f"Which reconstruction is more faithful to the original "
@@ -119,7 +125,8 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
                 if result.perturbed is not None:
                     feats.setdefault(f"{key}:perturbed", []).append(
                         features([np.asarray(result.perturbed, np.float32) / 255])[0])
-    (out / "pool" / "prompts.jsonl").write_text("".join(json.dumps(p) + "\n" for p in prompts), "utf-8")
+    if pool:
+        (out / "pool" / "prompts.jsonl").write_text("".join(json.dumps(p) + "\n" for p in prompts), "utf-8")
     summary = _summarise(rows, keys, feats, fid_status, alpha, delta, seed)
     csv_path = out / "results.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
@@ -128,7 +135,8 @@ def evaluate(ctx: AppContext, paths: list[Path], keys: list[str], control: RunCo
         writer.writerows(rows)
     (out / "summary.json").write_text(json.dumps(summary, indent=2), "utf-8")
     control.report(1.0, "done")
-    return {"rows": rows, "summary": summary, "csv": csv_path, "pool": out / "pool", "fid": fid_status}
+    return {"rows": rows, "summary": summary, "csv": csv_path, "pool": out / "pool" if pool else None,
+            "fid": fid_status}
 
 
 def _summarise(rows: list[dict[str, Any]], keys: list[str], feats: dict[str, list], fid_status: str, alpha: float,
@@ -156,18 +164,20 @@ def _summarise(rows: list[dict[str, Any]], keys: list[str], feats: dict[str, lis
 
 @ui_errors
 def tokenizer_eval(ctx: AppContext, folder: str, files: list[str] | None, tokenizers: list[str], alpha: float = 0.5,
-                   delta: float = 8, seed: float = 0, request: gr.Request = None,
+                   delta: float = 8, seed: float = 0, admin_password: str = "", request: gr.Request = None,
                    progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, dict[str, Any]]:  # noqa: B008
-    """Evaluate tokenizers on a folder (or uploaded files): mean PSNR / SSIM / MS-SSIM, bits per pixel, and
-    rFID / pFID when the Inception weights are available (with the perturbation settings beside them).
+    """Evaluate tokenizers on uploaded files (or, with the admin password, a server folder): mean PSNR / SSIM /
+    MS-SSIM, bits per pixel, and rFID / pFID when the Inception weights are available (with the perturbation
+    settings beside them). With the admin password the reconstructions are also kept as a labeling pool.
 
     Args:
-        folder: a folder of images on the server ("" for none).
+        folder: a folder of images on the server, under STUDIO_INPUT_ROOTS ("" for none; needs the admin password).
         files: uploaded images (optional).
         tokenizers: tokenizer keys.
         alpha: perturbation rate for pFID.
         delta: perturb among the delta nearest codewords.
         seed: perturbation seed (also the sampling seed of diffusion decoders).
+        admin_password: STUDIO_ADMIN_PASSWORD ("": uploads only, and no labeling pool is written).
     """
     if not tokenizers:
         raise InvalidInput("tokenizers", "pick at least one tokenizer")
@@ -175,20 +185,28 @@ def tokenizer_eval(ctx: AppContext, folder: str, files: list[str] | None, tokeni
         if ctx.registry.get_spec(key, "tokenizers").task != "tok":
             raise InvalidInput("tokenizers", f"{key} is not a tokenizer")
     seed = int(check_number(seed, "seed", minimum=0, maximum=2**31 - 1, integer=True))
+    # Public on a Space: anyone may measure uploads. Reading server folders and keeping a pool (copies of the inputs
+    # under the served outputs) are batch features: admin only, checked before the folder is even looked at.
+    if folder and not admin_password:
+        raise InvalidInput("folder", "reading a server folder needs the admin password (uploads do not)")
+    if admin_password:
+        ctx.arena.require_admin(admin_password, "tokenizer_eval", folder or "uploads", client_id(ctx, request))
     paths = image_paths(folder, files, ctx.settings.input_roots)
     with run_control(ctx, request, progress) as control:
-        outcome = evaluate(ctx, paths, list(tokenizers), control, float(alpha), int(delta), seed)
-    data = {"summary": outcome["summary"], "fid": outcome["fid"], "pool": str(outcome["pool"]),
-            "pfid_note": PFID_NOTE}
+        outcome = evaluate(ctx, paths, list(tokenizers), control, float(alpha), int(delta), seed,
+                           pool=bool(admin_password))
+    data = {"summary": outcome["summary"], "fid": outcome["fid"],
+            "pool": str(outcome["pool"]) if outcome["pool"] else "", "pfid_note": PFID_NOTE}
     return str(outcome["csv"]), data
 
 
 def eval_view(ctx: AppContext, folder: str, files: list[str] | None, tokenizers: list[str], alpha: float,
-              delta: float, seed: float, request: gr.Request,
+              delta: float, seed: float, admin_password: str, request: gr.Request,
               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> list[Any]:  # noqa: B008
     """The evaluation as a summary table (one column per tokenizer, "—" where a value is not computed), one note
-    saying why and with which perturbation, the CSV and the pool folder."""
-    path, data = tokenizer_eval(ctx, folder, files, tokenizers, alpha, delta, seed, request, progress)
+    saying why and with which perturbation, the CSV and the pool folder ("" without the admin password)."""
+    path, data = tokenizer_eval(ctx, folder, files, tokenizers, alpha, delta, seed, admin_password, request,
+                                progress)
     keys = [s["tokenizer"] for s in data["summary"]]
     first = 34 if len(keys) > 2 else 40  # the measure's name; the tokenizers share the rest
     widths = [f"{first}%"] + [f"{(100 - first) / len(keys):.2f}%"] * len(keys)
@@ -230,13 +248,16 @@ def summary_note(data: dict[str, Any]) -> str:
 def send_view(ctx: AppContext, password: str, name: str, pool: str, request: gr.Request = None) -> dict[str, Any]:
     """Create a pool session from the evaluation's reconstructions (admin)."""
     if not pool:
-        raise InvalidInput("pool", "evaluate a folder first: its reconstructions become the session's pool")
-    client = client_id(request)
-    session = ctx.arena.create_session(password, SessionConfig(name=name, task="tok", mode="pool"), client)
+        raise InvalidInput("pool", "evaluate with the admin password first: its reconstructions become the pool")
+    client = client_id(ctx, request)
     # The pool is trusted only when it is a folder this studio's evaluations wrote; anything else a client names must
-    # lie under STUDIO_INPUT_ROOTS like every other server folder.
+    # lie under STUDIO_INPUT_ROOTS like every other server folder. The password, the folder and the pool are all
+    # checked before the session is created, so a refused folder leaves no empty session behind.
+    ctx.arena.require_admin(password, "check_pool", str(pool), client)
     folder = Path(str(pool)).expanduser().resolve()
     trusted = folder.is_relative_to((ctx.settings.outputs_dir / "tokenizer_eval").resolve())
+    scan_pool(folder if trusted else confine(pool, ctx.arena.pool_roots, "folder", "STUDIO_INPUT_ROOTS"), [])
+    session = ctx.arena.create_session(password, SessionConfig(name=name, task="tok", mode="pool"), client)
     return ctx.arena.import_pool(password, session.id, folder, client=client, trusted=trusted)
 
 
@@ -248,6 +269,8 @@ def build(ctx: AppContext, tokenizers: gr.components.Component) -> None:
             folder = gr.Textbox(label=i18n("tok.folder"), elem_id="tok-eval-folder")
             files = gr.File(file_count="multiple", file_types=["image"], type="filepath", label=i18n("tok.files"),
                             elem_id="tok-eval-files")
+            pool_password = gr.Textbox("", type="password", label=i18n("tok.pool_password"),  # "": optional in the API
+                                       elem_id="tok-eval-password")
         with gr.Row():
             alpha = gr.Number(value=0.5, label=i18n("tok.alpha"))
             delta = gr.Number(value=8, label=i18n("tok.delta"))
@@ -264,7 +287,7 @@ def build(ctx: AppContext, tokenizers: gr.components.Component) -> None:
         sent = gr.JSON(label=i18n("admin.result"))
     result_json = gr.JSON(visible=False)
 
-    inputs = [folder, files, tokenizers, alpha, delta, seed]
+    inputs = [folder, files, tokenizers, alpha, delta, seed, pool_password]
     evaluate_button.click(bind(eval_view, ctx), inputs, [table, fid_note, csv_file, pool], api_visibility="private",
                           **GPU)
     gr.Button(visible=False).click(bind(tokenizer_eval, ctx), inputs, [csv_file, result_json],

@@ -122,7 +122,8 @@ def add_to_pool(ctx: AppContext, pool: dict[str, Any] | None, outcomes: list[Out
         return pool
     models = [o.key for o in outcomes]
     if not pool or pool.get("models") != models:
-        folder = ctx.settings.outputs_dir / "tryon" / "pools" / time.strftime("%Y%m%d-%H%M%S-%f")
+        # Unguessable: the pool holds copies of the person photos, and outputs are served to whoever knows a path.
+        folder = imaging.output_folder(ctx.settings.outputs_dir / "tryon" / "pools", time.strftime("%Y%m%d-%H%M%S"))
         pool = {"folder": str(folder), "models": models, "items": 0}
     root = Path(pool["folder"])
     item = f"{pool['items']:05d}"
@@ -241,7 +242,7 @@ def send_view(ctx: AppContext, password: str, name: str, pool: dict[str, Any] | 
     """Create a try-on labeling session from the comparisons of this browser session (admin)."""
     if not pool or not pool.get("items"):
         raise InvalidInput("pool", "run a comparison of at least two methods first: its results become the pool")
-    client = client_id(request)
+    client = client_id(ctx, request)
     session = ctx.arena.create_session(password, SessionConfig(name=name, task="tryon", mode="pool"), client)
     # The pool folder comes from server-side state: the studio wrote it, so it is imported as trusted.
     return ctx.arena.import_pool(password, session.id, pool["folder"], client=client, trusted=True)

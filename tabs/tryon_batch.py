@@ -87,7 +87,7 @@ def evaluate(ctx: AppContext, items: list[dict[str, Any]], methods: list[str], c
     """Run every method on every item (same seed per item), then score them; writes outputs, a CSV and a pool."""
     if not methods:
         raise InvalidInput("methods", "pick at least one try-on model")
-    out = ctx.settings.outputs_dir / "tryon_eval" / time.strftime("%Y%m%d-%H%M%S")
+    out = imaging.output_folder(ctx.settings.outputs_dir / "tryon_eval", time.strftime("%Y%m%d-%H%M%S"))
     folders = {key: out / key.replace("/", "__") for key in methods}
     for folder in (*folders.values(), out / "inputs", out / "regions", out / "truth", out / "pool" / "inputs"):
         folder.mkdir(parents=True, exist_ok=True)
@@ -158,7 +158,7 @@ def tryon_eval(ctx: AppContext, admin_password: str, folder: str, mode: str = "p
         real_folder: real photos for unpaired FID / KID ("": the input persons; under STUDIO_INPUT_ROOTS).
         extractor: "inception", a TorchScript feature extractor file (under STUDIO_MODEL_ROOTS), or "" for none.
     """
-    ctx.arena.require_admin(admin_password, "tryon_eval", folder, client_id(request))
+    ctx.arena.require_admin(admin_password, "tryon_eval", folder, client_id(ctx, request))
     root = confine(folder, ctx.settings.input_roots, "folder", "STUDIO_INPUT_ROOTS")
     real = str(confine(real_folder, ctx.settings.input_roots, "real_folder", "STUDIO_INPUT_ROOTS")) \
         if real_folder else None
@@ -197,7 +197,7 @@ def tryon_dataset(ctx: AppContext, admin_password: str, persons: str, garments: 
         persons: a folder of person photos on the server (under STUDIO_INPUT_ROOTS, as the next two).
         garments: a folder of garment images.
         backgrounds: a folder of background images.
-        name: the dataset's name: it is written to <data dir>/outputs/tryon_data/<name>.
+        name: the dataset's name: it is written to <data dir>/outputs/tryon_data/<date>/<random>/<name>.
         category: upper, lower or overall.
         pairs: all (every person with every garment) or zip (person i with garment i).
         seed: base seed (triple i uses seed + i).
@@ -205,7 +205,7 @@ def tryon_dataset(ctx: AppContext, admin_password: str, persons: str, garments: 
         width: output width (None: the model's default).
         height: output height (None: the model's default).
     """
-    ctx.arena.require_admin(admin_password, "tryon_dataset", name, client_id(request))
+    ctx.arena.require_admin(admin_password, "tryon_dataset", name, client_id(ctx, request))
     lists = {}
     for field, folder in (("persons", persons), ("garments", garments), ("backgrounds", backgrounds)):
         found = list(images_in(confine(folder, ctx.settings.input_roots, field, "STUDIO_INPUT_ROOTS")).values())
@@ -215,7 +215,7 @@ def tryon_dataset(ctx: AppContext, admin_password: str, persons: str, garments: 
     slug = re.sub(r"[^a-z0-9._-]+", "-", str(name or "").strip().lower()).strip("-.")
     if not slug:
         raise InvalidInput("name", "name the dataset (letters, digits, dots, dashes)")
-    out_dir = ctx.settings.outputs_dir / "tryon_data" / slug
+    out_dir = imaging.output_folder(ctx.settings.outputs_dir / "tryon_data", slug)
     engine = DataEngineRequest(**lists, out_dir=str(out_dir), category=category, pairs=pairs,
                                seed=require_int(seed, "seed") or 0, steps=require_int(steps, "steps"),
                                width=require_int(width, "width"), height=require_int(height, "height"))

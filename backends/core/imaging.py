@@ -210,8 +210,28 @@ def output_path(outputs_dir: Path, recipe: Recipe, index: int = 0) -> Path:
     """
     stamp = time.strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^a-z0-9.]+", "-", recipe.model.lower()).strip("-")
-    return (outputs_dir / time.strftime("%Y-%m-%d") / secrets.token_urlsafe(12)
-            / f"{stamp}-{index}_{slug}_{recipe.seed}.png")
+    return _unguessable(outputs_dir) / f"{stamp}-{index}_{slug}_{recipe.seed}.png"
+
+
+def output_folder(root: Path, readable: str) -> Path:
+    """``root/<date>/<random>/<readable>``: a fresh folder for the files of one batch, pool or dataset.
+
+    Everything under the outputs is served to whoever knows its path, and these folders hold copies of people's
+    uploads (try-on persons, tokenizer originals): the random part (96 bits, as in :func:`output_path`) makes the
+    path unguessable, the readable last part (a time stamp, a dataset's name) is what the folder is shown and
+    downloaded as. The folder is not created.
+
+    Raises:
+        ValueError: ``readable`` is not a single plain folder name.
+    """
+    if not readable or readable in (".", "..") or Path(readable).name != readable or "\\" in readable:
+        raise ValueError(f"{readable!r} is not a plain folder name")
+    return _unguessable(root) / readable
+
+
+def _unguessable(root: Path) -> Path:
+    """``root/<date>/<random>``: 12 random bytes, URL-safe (the date only keeps folders sorted and prunable)."""
+    return root / time.strftime("%Y-%m-%d") / secrets.token_urlsafe(12)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backends.core.clients import check_proxies
 from backends.core.errors import InvalidInput
 
 PROFILES = ("real", "tiny")
@@ -56,6 +57,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("STUDIO_LORA_ALLOWLIST", "", "Hugging Face repo ids of LoRAs anyone may load (comma-separated)"),
     EnvVar("STUDIO_MAX_UPLOAD_MB", "50", "largest upload accepted, in MB"),
     EnvVar("STUDIO_ADMIN_RATE", "30", "admin calls per client per minute (failed passwords count 5 times)"),
+    EnvVar("STUDIO_TRUSTED_PROXIES", "", "reverse proxies (IP addresses or CIDR networks, comma-separated) whose "
+                                         "X-Forwarded-For names the client; empty: the direct peer is the client"),
     EnvVar("SPACE_ID", "", "set by Hugging Face Spaces: enables 'Sign in with Hugging Face' for labeling sessions"),
     EnvVar("STUDIO_CHECKPOINT_ROOTS", "", f"folders searched for research tokenizer checkpoints, as <root>/<repo id>/"
                                           f"<file> or <root>/<file>, before the Hugging Face cache ('{os.pathsep}'-"
@@ -104,6 +107,7 @@ class Settings:
         lora_allowlist: Hugging Face repo ids of LoRAs anyone may load.
         max_upload_mb: largest upload accepted, in MB.
         admin_rate: admin calls per client per minute.
+        trusted_proxies: reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For`` is believed.
         space_id: the Hugging Face Space this runs in ("" elsewhere).
         checkpoint_roots: folders searched for research tokenizer checkpoints before the Hugging Face cache.
         executor: where models run: ``"local"`` (this process) or ``"ray"`` (Ray Serve deployments).
@@ -138,6 +142,7 @@ class Settings:
     lora_allowlist: tuple[str, ...] = ()
     max_upload_mb: float = 50.0
     admin_rate: int = 30
+    trusted_proxies: tuple[str, ...] = ()
     space_id: str = ""
     checkpoint_roots: tuple[Path, ...] = ()
     executor: str = "local"
@@ -170,6 +175,7 @@ class Settings:
             raise InvalidInput("STUDIO_MAX_UPLOAD_MB", f"{self.max_upload_mb} must be > 0")
         if self.admin_rate < 1:
             raise InvalidInput("STUDIO_ADMIN_RATE", f"{self.admin_rate} must be >= 1")
+        check_proxies(self.trusted_proxies, "STUDIO_TRUSTED_PROXIES")
         if self.executor not in EXECUTORS:
             raise InvalidInput("STUDIO_EXECUTOR", f"{self.executor!r} is not one of {', '.join(EXECUTORS)}")
         if self.ray_gpu_gb < 0:
@@ -231,6 +237,7 @@ class Settings:
             lora_allowlist=tuple(r.strip() for r in get("STUDIO_LORA_ALLOWLIST").split(",") if r.strip()),
             max_upload_mb=number("STUDIO_MAX_UPLOAD_MB", "50", float),
             admin_rate=number("STUDIO_ADMIN_RATE", "30", int),
+            trusted_proxies=items("STUDIO_TRUSTED_PROXIES"),
             space_id=get("SPACE_ID"),
             checkpoint_roots=paths("STUDIO_CHECKPOINT_ROOTS"),
             executor=get("STUDIO_EXECUTOR", "local").lower(),

@@ -139,3 +139,64 @@ def test_figures_are_matplotlib_figures_with_one_label_per_model(battles_file: P
     assert [t.get_text() for t in made[3].axes[0].get_yticklabels()][0] == "alpha"  # strongest first by default
     for figure in (plots.ratings_figure(board), plots.win_rate_figure(board), plots.battle_count_figure(board)):
         assert [t.get_text().split(". ")[-1] for t in figure.axes[0].get_yticklabels()] == order
+
+
+def write_rows(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """FastChat rows ``(model_a, model_b, winner)``."""
+    with path.open("w", encoding="utf-8") as out:
+        for a, b, winner in rows:
+            out.write(json.dumps({"model_a": a, "model_b": b, "winner": winner}) + "\n")
+    return path
+
+
+def unbeaten_rows(seed: int = 5) -> list[tuple[str, str, str]]:
+    """alpha..charlie trade wins; zulu wins every battle it plays."""
+    rng = np.random.default_rng(seed)
+    names = ["alpha", "bravo", "charlie", "zulu"]
+    rows = []
+    for _ in range(400):
+        a, b = rng.choice(len(names), 2, replace=False)
+        winner = "model_a" if rng.random() < 0.5 else "model_b"
+        if "zulu" in (names[a], names[b]):
+            winner = "model_a" if names[a] == "zulu" else "model_b"
+        rows.append((names[a], names[b], winner))
+    return rows
+
+
+def test_cli_prior_rates_an_unbeaten_model(tmp_path: Path) -> None:
+    path = write_rows(tmp_path / "unbeaten.jsonl", unbeaten_rows())
+    boards = {}
+    for prior in ("0", "3"):
+        out = tmp_path / f"prior-{prior}.json"
+        done = run_cli(path, "--bootstrap", "50", "--prior", prior, "--json", out)
+        assert done.returncode == 0, done.stderr
+        boards[prior] = json.loads(out.read_text("utf-8"))
+    plain = {r["model"]: r for r in boards["0"]["models"]}
+    assert plain["zulu"]["rating"] is None and "never lost" in plain["zulu"]["note"]
+    assert boards["0"]["prior"] == 0.0 and any("zulu never lost" in w for w in boards["0"]["warnings"])
+    weak = boards["3"]
+    assert weak["prior"] == 3.0 and weak["models"][0]["model"] == "zulu" and weak["models"][0]["rank_ub"] == 1
+    assert all(r["rating"] is not None and r["ci_low"] < r["rating"] < r["ci_high"] for r in weak["models"])
+    assert any("prior of 3 virtual games" in w for w in weak["warnings"])
+    bad = run_cli(path, "--prior", "-1")
+    assert bad.returncode == 2 and "prior" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cli_json_names_groups_that_never_met_and_warns(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    rows = []
+    for group in (("alpha", "bravo", "charlie"), ("x-ray", "yankee")):
+        for _ in range(300):
+            a, b = rng.choice(len(group), 2, replace=False)
+            rows.append((group[a], group[b], "model_a" if rng.random() < 0.6 else "model_b"))
+    out = tmp_path / "groups.json"
+    done = run_cli(write_rows(tmp_path / "groups.jsonl", rows), "--bootstrap", "50", "--json", out)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text("utf-8"))
+    assert [(g["name"], sorted(g["models"])) for g in data["groups"]] == [
+        ("A", ["alpha", "bravo", "charlie"]), ("B", ["x-ray", "yankee"])]
+    assert {r["model"]: r["group"] for r in data["models"]}["yankee"] == "B"
+    assert any("2 groups that never met" in w for w in data["warnings"])
+    for name in ("A", "B"):  # Rank(UB) within each group: each has its own first place
+        assert min(r["rank_ub"] for r in data["models"] if r["group"] == name) == 1
+    assert "Note: the models form 2 groups" in done.stdout

@@ -164,6 +164,35 @@ def test_a_weak_prior_rates_the_unbeaten_model_first_with_a_finite_interval(ties
     assert board.prior == 2.0 and any("weak prior" in note for note in board.warnings)
 
 
+def winless(seed: int = 7) -> Battles:
+    """Five models; model-00 loses every battle it plays (never a win, never a tie): its MLE is minus infinity."""
+    battles = simulate(np.random.default_rng(seed), np.array([0.0, 0.0, 50.0, 100.0, 150.0]), 400, tie_prob=0.1)
+    winner = np.where(battles.outcome == 0, "model_a", np.where(battles.outcome == 1, "model_b", "tie"))
+    loser = battles.models.index("model-00")
+    winner = np.where(battles.a == loser, "model_b", np.where(battles.b == loser, "model_a", winner))
+    names = np.array(battles.models)
+    return Battles.from_arrays(names[battles.a], names[battles.b], winner)
+
+
+@pytest.mark.parametrize("ties", ["fastchat", "davidson"])
+def test_a_model_that_never_won_gets_no_rating_and_a_warning(ties: str) -> None:
+    battles = winless()
+    board = leaderboard(battles, ties=ties, bootstrap=100)
+    never = next(r for r in board.rows if r.model == "model-00")
+    assert never.wins == 0 and never.ties == 0 and never.losses > 50
+    assert never.rating is None and never.ci_low is None and never.rank_ub is None
+    assert "never won" in never.note and any("model-00 never won" in note for note in board.warnings)
+    assert board.rows[-1].model == "model-00"  # unrated models come last
+    rated = [r for r in board.rows if r.rating is not None]
+    assert len(rated) == 4 and all(r.ci_low < r.rating < r.ci_high for r in rated)
+    # Centred on the identifiable models, which are rated as if model-00 had never played.
+    loser = battles.models.index("model-00")
+    alone = leaderboard(battles.subset((battles.a != loser) & (battles.b != loser)), ties=ties, bootstrap=100)
+    reference = {r.model: r.rating for r in alone.rows}
+    assert max(abs(r.rating - reference[r.model]) for r in rated) < 1e-6
+    assert abs(np.mean([r.rating for r in rated]) - 1000.0) < 1e-9
+
+
 def test_a_group_that_never_lost_to_the_rest_is_separated_too() -> None:
     # Models 0 and 1 trade wins between themselves but never lose to 2, 3, 4: a separated group, not one model.
     rng = np.random.default_rng(21)

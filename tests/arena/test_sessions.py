@@ -245,6 +245,35 @@ def test_leaderboard_slices_and_exclusion(service: LabelingService, pool_session
         service.leaderboard(pool_session.id, ties="half")
 
 
+def test_the_session_prior_setting_rates_a_model_that_never_lost(service: LabelingService, tmp_path: Path) -> None:
+    """The same pool and the same votes (alpha always wins) in a session without a prior and one with it: only the
+    prior gives alpha a rating, and it changes the others' too."""
+    boards = {}
+    for prior in (0.0, 5.0):
+        session = service.create_session(ADMIN, SessionConfig(name=f"prior {prior}", gold_rate=0.0, repeat_rate=0.0,
+                                                               overlap_rate=0.0, target_votes=1000, prior=prior,
+                                                               max_votes_per_minute=100))
+        service.import_pool(ADMIN, session.id, make_pool(tmp_path / f"pool-{prior}"))
+        service.rng.seed(3)  # the same draws in both sessions
+        vote_all(service, session.id, "fan of alpha", lambda served: alpha_or_left(service, served))
+        boards[prior] = service.leaderboard(session.id, bootstrap=20)[1]
+    plain, weak = ({r["model"]: r for r in boards[p]["models"]} for p in (0.0, 5.0))
+    tallies = [{m: (r["wins"], r["losses"]) for m, r in board.items()} for board in (plain, weak)]
+    assert tallies[0]["alpha"] == tallies[1]["alpha"] == (12, 0)
+    assert plain["alpha"]["rating"] is None and "never lost" in plain["alpha"]["note"]
+    assert boards[0.0]["prior"] == 0.0 and not any("virtual games" in w for w in boards[0.0]["warnings"])
+    assert boards[5.0]["prior"] == 5.0 and any("prior of 5 virtual games" in w for w in boards[5.0]["warnings"])
+    assert boards[5.0]["models"][0]["model"] == "alpha" and weak["alpha"]["rating"] > 1000
+    for model in ("beta", "gamma"):  # rated either way, but on a scale the prior (and alpha on it) changes
+        assert plain[model]["rating"] is not None and abs(plain[model]["rating"] - weak[model]["rating"]) > 1
+
+
+def alpha_or_left(service: LabelingService, served) -> str:
+    """A voter who always picks alpha, and the left image when alpha is not shown."""
+    battle = service.store.battle(served.battle_id)
+    return "right" if battle.right_model == "alpha" else "left"
+
+
 def test_store_survives_reopening(service: LabelingService, pool_session, tmp_path: Path) -> None:
     served = service.next_battle(pool_session.id, "ann")
     service.vote(served.battle_id, "ann", "both_bad")

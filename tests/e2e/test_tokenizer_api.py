@@ -52,6 +52,14 @@ def test_tokenizer_eval_on_uploaded_files(client: Client) -> None:
     assert rows["tok/vq"]["images"] == 3 and rows["tok/dct"]["bits_per_pixel"] <= rows["tok/vq"]["bits_per_pixel"]
     assert data["fid"].startswith("unavailable") and rows["tok/vq"]["perturbation"]["alpha"] == 0.5
     assert Path(path).read_text().startswith("image,tokenizer,psnr")
+    assert data["pool"] == ""  # public: no copies of the uploads are kept without the admin password
+
+
+def test_a_server_folder_needs_the_admin_password(client: Client) -> None:
+    # Refused before the folder is looked at, and before any admin call (the e2e studio's admin rate limit is shared;
+    # the password itself is tested in tests/tabs/test_tokenizer_tab.py).
+    with pytest.raises(AppError, match="reading a server folder needs the admin password"):
+        client.predict(folder="/etc", files=None, tokenizers=["tok/vq"], api_name="/tokenizer_eval")
 
 
 def test_research_tokenizers_with_diffusion_settings(client: Client) -> None:

@@ -3,6 +3,7 @@ miniatures, and the UniF2ace dataset part."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,16 @@ def test_preview_shows_both_prompts_or_the_problem():
     assert "exclude each other" in clash
 
 
+def test_a_dataset_folder_outside_the_input_roots_is_refused(ctx):
+    with pytest.raises(InvalidInput, match="folder: server folders are disabled"):
+        face_dataset.load_view.__wrapped__(ctx, str(FIXTURES / "unif2ace"))
+    inside = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, input_roots=(FIXTURES / "faces",)))
+    with pytest.raises(InvalidInput, match="folder: .*STUDIO_INPUT_ROOTS"):
+        face_dataset.load_view.__wrapped__(inside, str(FIXTURES / "unif2ace"))
+
+
 def test_the_dataset_feeds_questions_and_scores_the_engines(ctx):
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, input_roots=(FIXTURES,)))
     summary, questions, captions, pairs = face_dataset.load_view.__wrapped__(ctx, str(FIXTURES / "unif2ace"))
     assert summary["qa_pairs"] == 5 and len(pairs) == 5 and len(questions["choices"]) == 5
     assert len(captions["choices"]) == 4

@@ -19,6 +19,7 @@ from backends.models.cache import ModelCache
 from backends.models.executors import LocalExecutor
 from tabs.common import AppContext, make_i18n
 from tabs.hand_batch import batch_repair, batch_view
+from tests.tabs.served import assert_unguessable
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "photos"
 
@@ -58,6 +59,8 @@ def test_batch_repair_of_a_pool_returns_a_pool(ctx: AppContext, tmp_path: Path) 
     out = table.parent
     assert (out / "prompts.jsonl").is_file() and (out / "model_a" / "it0.jpg").is_file()
     assert (out / "model_a__inpaint" / "it0.png").is_file()
+    # The batch holds copies of the pool's images under the served outputs: an unguessable folder, a readable name.
+    assert_unguessable(out, ctx.settings.outputs_dir / "hand_repair", r"batch-\d{8}-\d{6}")
 
 
 def test_batches_read_only_configured_folders_and_need_the_admin_password(ctx: AppContext, tmp_path: Path) -> None:

@@ -21,8 +21,17 @@ from backends.models.cache import ModelCache
 from backends.models.executors import LocalExecutor
 from tabs.common import AppContext, make_i18n
 from tabs.tokenizer import check_tokenizers, diffusion_options, robustness_ab, save_outputs, show_view, tokenize_all
-from tabs.tokenizer_eval import PFID_NOTE, evaluate, image_paths, send_view, summary_note, summary_rows
+from tabs.tokenizer_eval import (
+    PFID_NOTE,
+    evaluate,
+    image_paths,
+    send_view,
+    summary_note,
+    summary_rows,
+    tokenizer_eval,
+)
 from tabs.tokenizer_views import metrics_rows, metrics_table, save_views, sliders, table_note
+from tests.tabs.served import assert_unguessable
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 
@@ -30,8 +39,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 @pytest.fixture(scope="module")
 def ctx(tiny_settings, registry, tmp_path_factory) -> AppContext:
     folder = tmp_path_factory.mktemp("arena")
+    # The module's admin calls all come from "local" within a minute: a limit its tests do not reach.
     arena = LabelingService(ArenaStore(f"sqlite:///{folder / 'a.db'}", folder / "images"), b"k" * 32, "pw",
-                            rng=random.Random(0))
+                            rng=random.Random(0), admin_rate=1000)
     executor = LocalExecutor(ModelCache(registry, tiny_settings))
     return AppContext(tiny_settings, registry, executor, make_i18n(), arena=arena)
 
@@ -120,7 +130,7 @@ def test_dataset_evaluation_with_a_small_feature_extractor(ctx: AppContext, tmp_
         return np.asarray(pooled) @ projection
 
     outcome = evaluate(ctx, image_paths(EXAMPLES, None, (EXAMPLES,)), ["tok/vq", "tok/pca"], RunControl(), alpha=0.5,
-                       delta=8, features=features)
+                       delta=8, features=features, pool=True)
     summary = {s["tokenizer"]: s for s in outcome["summary"]}
     assert summary["tok/vq"]["images"] == 3 and isinstance(summary["tok/vq"]["rfid"], float)
     assert isinstance(summary["tok/vq"]["pfid"], float) and summary["tok/vq"]["pfid"] > summary["tok/vq"]["rfid"]
@@ -131,6 +141,7 @@ def test_dataset_evaluation_with_a_small_feature_extractor(ctx: AppContext, tmp_
     assert len(rows) == 6 and {r["tokenizer"] for r in rows} == {"tok/vq", "tok/pca"}
     prompts = [json.loads(x) for x in (outcome["pool"] / "prompts.jsonl").read_text().splitlines()]
     assert len(prompts) == 3 and all((outcome["pool"] / p["input_image"]).is_file() for p in prompts)
+    assert_unguessable(outcome["csv"].parent, ctx.settings.outputs_dir / "tokenizer_eval", r"\d{8}-\d{6}")
 
 
 def test_without_inception_fid_is_reported_unavailable(ctx: AppContext) -> None:
@@ -158,7 +169,7 @@ def test_the_evaluation_note_says_why_a_value_is_missing(ctx: AppContext, chines
 
 
 def test_reconstructions_become_a_labeling_session(ctx: AppContext) -> None:
-    outcome = evaluate(ctx, image_paths(EXAMPLES, None, (EXAMPLES,)), ["tok/vq", "tok/dct"], RunControl())
+    outcome = evaluate(ctx, image_paths(EXAMPLES, None, (EXAMPLES,)), ["tok/vq", "tok/dct"], RunControl(), pool=True)
     session = ctx.arena.create_session("pw", SessionConfig(name="faithful", task="tok", mode="pool"))
     imported = ctx.arena.import_pool("pw", session.id, outcome["pool"], trusted=True)  # the studio wrote it
     assert imported["models"] == ["tok/dct", "tok/vq"] and imported["items"] == 3
@@ -209,8 +220,40 @@ def test_evaluation_writes_alpha_delta_and_seed_beside_every_row(ctx: AppContext
 
 
 def test_sending_an_evaluation_trusts_only_the_studios_own_pools(ctx: AppContext, tmp_path: Path) -> None:
-    outcome = evaluate(ctx, [EXAMPLES / "chelsea.png"], ["tok/vq", "tok/pca"], RunControl())
+    outcome = evaluate(ctx, [EXAMPLES / "chelsea.png"], ["tok/vq", "tok/pca"], RunControl(), pool=True)
     sent = send_view(ctx, "pw", "faithful", str(outcome["pool"]))
     assert sent["items"] == 1 and sent["models"] == ["tok/pca", "tok/vq"]
     with pytest.raises(gr.Error, match="STUDIO_INPUT_ROOTS"):  # a folder a client names is confined
         send_view(ctx, "pw", "elsewhere", str(tmp_path))
+
+
+def test_a_refused_folder_leaves_no_session_behind(ctx: AppContext, tmp_path: Path) -> None:
+    before = {s.id for s in ctx.arena.store.sessions()}
+    for folder, message in ((str(tmp_path), "STUDIO_INPUT_ROOTS"), ("/etc", "STUDIO_INPUT_ROOTS"),
+                            (str(ctx.settings.outputs_dir / "tokenizer_eval" / "no-such-run"), "not a folder")):
+        with pytest.raises(gr.Error, match=message):
+            send_view(ctx, "pw", "refused", folder)
+    with pytest.raises(gr.Error, match="wrong admin password"):
+        send_view(ctx, "guess", "refused", str(tmp_path))
+    assert {s.id for s in ctx.arena.store.sessions()} == before
+
+
+def test_the_public_evaluation_writes_no_pool_without_the_admin_password(ctx: AppContext, tmp_path: Path) -> None:
+    """Anyone may measure uploads; keeping them as a labeling pool (copies under the served outputs) or reading a
+    server folder needs the admin password, checked before the folder is looked at."""
+    files = [str(EXAMPLES / "chelsea.png")]
+    path, data = tokenizer_eval(ctx, "", files, ["tok/vq", "tok/pca"])
+    out = Path(path).parent
+    assert data["pool"] == "" and data["summary"][0]["images"] == 1
+    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "summary.json"]  # no copies of the upload
+    with pytest.raises(gr.Error, match="evaluate with the admin password"):
+        send_view(ctx, "pw", "nothing to send", data["pool"])
+    written = set(ctx.settings.outputs_dir.rglob("*"))
+    with pytest.raises(gr.Error, match="folder: reading a server folder needs the admin password"):
+        tokenizer_eval(ctx, str(EXAMPLES), None, ["tok/vq"])
+    with pytest.raises(gr.Error, match="admin_password: wrong admin password"):
+        tokenizer_eval(ctx, "", files, ["tok/vq"], admin_password="guess")
+    assert set(ctx.settings.outputs_dir.rglob("*")) == written  # refused: nothing written
+    path, data = tokenizer_eval(ctx, "", files, ["tok/vq", "tok/pca"], admin_password="pw")
+    assert Path(data["pool"]) == Path(path).parent / "pool" and (Path(data["pool"]) / "prompts.jsonl").is_file()
+    assert send_view(ctx, "pw", "kept", data["pool"])["items"] == 1

@@ -23,6 +23,7 @@ from backends.models.executors import LocalExecutor
 from tabs.common import AppContext, make_i18n
 from tabs.tryon import check_methods, mask_view, run_methods, run_view, send_view, tryon, tryon_mask
 from tabs.tryon_batch import eval_view, read_pairs, tryon_dataset
+from tests.tabs.served import assert_unguessable
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = ROOT / "tests" / "fixtures" / "photos"
@@ -88,6 +89,8 @@ def test_an_edited_mask_is_used_and_comparisons_feed_a_labeling_session(ctx: App
         assert recipes[1]["extra"]["mask"] == "user" and free_slider["value"][0].endswith("_person.png")
         assert free_slider["visible"] and based_slider["visible"] and not omni_slider["visible"]  # no empty box
     assert pool["items"] == 2
+    # The pool holds copies of the person photo: served outputs, so its folder must not be guessable.
+    assert_unguessable(pool["folder"], ctx.settings.outputs_dir / "tryon" / "pools", r"\d{8}-\d{6}")
     sent = send_view(ctx, PASSWORD, "Try-on test", pool, None)
     assert sent["items"] == 2 and sorted(sent["models"]) == ["tryon/catvton", "tryon/catvton-maskfree"]
     with pytest.raises(Exception, match="run a comparison"):
@@ -119,6 +122,7 @@ def test_evaluation_on_a_paired_folder(ctx: AppContext) -> None:
     rows = list(csv.DictReader(Path(csv_path).read_text("utf-8").splitlines()))
     assert len(rows) == 4 and rows[0]["ssim"] and rows[0]["preserved_psnr"]
     assert pool["items"] == 2 and (Path(pool["folder"]) / "prompts.jsonl").is_file()
+    assert_unguessable(Path(pool["folder"]).parent, ctx.settings.outputs_dir / "tryon_eval", r"\d{8}-\d{6}")
 
 
 def test_batch_jobs_need_the_password_and_a_permitted_folder(ctx: AppContext) -> None:
@@ -140,4 +144,4 @@ def test_the_data_engine_from_the_tab(ctx: AppContext) -> None:
                                       str(base / "backgrounds"), "My triples", "upper", "all", 0, 1, 256, 320, None,
                                       None)
     assert summary["triples"] == 1 and Path(manifest).is_file()
-    assert Path(summary["folder"]) == ctx.settings.outputs_dir / "tryon_data" / "my-triples"
+    assert_unguessable(summary["folder"], ctx.settings.outputs_dir / "tryon_data", "my-triples")

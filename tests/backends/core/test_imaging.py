@@ -125,3 +125,19 @@ def test_labelled_grid() -> None:
     assert grid.height > 64 and grid.width == 128
     with pytest.raises(ValueError):
         imaging.labelled_grid([Image.new("RGB", (4, 4))], [])
+
+
+def test_output_folders_are_unguessable_and_keep_their_readable_name(tmp_path, monkeypatch) -> None:
+    """Batch, pool and dataset folders are served like images: two in the same second get different random parts
+    (nothing a stranger could enumerate), under the date, with the readable name last."""
+    monkeypatch.setattr(imaging.time, "strftime", lambda fmt: "2025-01-02" if "-%m-" in fmt else "20250102-030405")
+    first, second = (imaging.output_folder(tmp_path / "tryon" / "pools", "20250102-030405") for _ in range(2))
+    assert first != second and first.name == second.name == "20250102-030405"
+    for folder in (first, second):
+        date, random_part = folder.parent.parent, folder.parent
+        assert date == tmp_path / "tryon" / "pools" / "2025-01-02"
+        assert len(random_part.name) >= 16 and "20250102" not in random_part.name  # 96 random bits, no time stamp
+    assert imaging.output_folder(tmp_path, "my-triples").name == "my-triples"
+    for bad in ("", ".", "..", "a/b", "../x", "a\\b"):
+        with pytest.raises(ValueError, match="plain folder name"):
+            imaging.output_folder(tmp_path, bad)

@@ -42,6 +42,7 @@ def test_gradio_server_variables_are_honoured() -> None:
         ({"STUDIO_EXECUTOR": "dask"}, "STUDIO_EXECUTOR"),
         ({"STUDIO_RAY_GPU_GB": "-8"}, "STUDIO_RAY_GPU_GB"),
         ({"STUDIO_REMOTE_MODELS": "t2i/kolors"}, "STUDIO_REMOTE_MODELS"),
+        ({"STUDIO_TRUSTED_PROXIES": "10.0.0.5,proxy.local"}, "STUDIO_TRUSTED_PROXIES"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict, field: str) -> None:
@@ -68,7 +69,8 @@ EXAMPLES = {"STUDIO_PROFILE": "tiny", "STUDIO_DEVICE": "cpu", "STUDIO_DTYPE": "f
             "STUDIO_LOG_LEVEL": "DEBUG", "ARK_API_KEY": "k", "STUDIO_ARK_BASE_URL": "https://ark.example/api",
             "STUDIO_SEEDREAM_MODEL": "seedream-4", "HF_HUB_OFFLINE": "1", "STUDIO_INPUT_ROOTS": "/srv/in",
             "STUDIO_MODEL_ROOTS": "/srv/models", "STUDIO_LORA_ALLOWLIST": "org/lora", "STUDIO_MAX_UPLOAD_MB": "7",
-            "STUDIO_ADMIN_RATE": "3", "SPACE_ID": "me/space", "STUDIO_CHECKPOINT_ROOTS": "/srv/ckpt",
+            "STUDIO_ADMIN_RATE": "3", "STUDIO_TRUSTED_PROXIES": "10.0.0.0/8", "SPACE_ID": "me/space",
+            "STUDIO_CHECKPOINT_ROOTS": "/srv/ckpt",
             "STUDIO_EXECUTOR": "ray", "STUDIO_RAY_ADDRESS": "ray://head:10001", "STUDIO_RAY_GPU_GB": "48",
             "STUDIO_RAY_CONFIG": "/srv/ray.json", "STUDIO_RAY_APP": "lab",
             "STUDIO_REMOTE_MODELS": "t2i/*=me/t2i-space", "STUDIO_SERVE_MODELS": "t2i/kolors",
@@ -89,3 +91,11 @@ def test_the_documented_variables_are_exactly_the_ones_read() -> None:
 def test_every_documented_variable_changes_a_setting(name: str) -> None:
     assert {var.name for var in ENV_VARS} == set(EXAMPLES)
     assert Settings.from_env({name: EXAMPLES[name]}) != Settings.from_env({})
+
+
+def test_every_variable_has_a_row_in_a_readme_table() -> None:
+    """The README's settings tables (Configuration, and the Ray / serving sections) list every variable read."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text("utf-8")
+    rows = [line.split("|")[1] for line in readme.splitlines() if line.startswith("| `")]
+    missing = [var.name for var in ENV_VARS if not any(f"`{var.name}`" in first for first in rows)]
+    assert not missing, f"not in a README settings table: {missing}"

@@ -225,3 +225,27 @@ def test_loaded_adapters_are_bounded(cache: ModelCache, tmp_path: Path) -> None:
     with cache.use("inpaint/sd15") as backend:
         assert len(backend._loras) == MAX_ADAPTERS
         assert len(backend.model.get_list_adapters().get("unet", [])) == MAX_ADAPTERS
+
+
+def test_loaded_discriminators_are_bounded_too(cache: ModelCache, tmp_path: Path) -> None:
+    """MAX_ADAPTERS bounds the TorchScript discriminators as well: the least recently used one is dropped first."""
+    from backends.tasks.hand_repair.repair import MAX_ADAPTERS
+
+    class Critic(torch.nn.Module):
+        def __init__(self, weight: float) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.tensor(weight))
+
+        def forward(self, latents: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+            return self.weight * latents.mean(dim=(1, 2, 3)) + 0.0 * timesteps.float()
+
+    paths = []
+    for k in range(MAX_ADAPTERS + 2):
+        paths.append(tmp_path / f"critic{k}.pt")
+        torch.jit.save(torch.jit.script(Critic(float(k + 1))), str(paths[-1]))
+    for path in (*paths, paths[2]):  # the last call uses critic2 again: it becomes the most recently used
+        repair(cache, method="mghand", text_guidance=0.0, visual_guidance=1.0, discriminator=str(path), steps=2)
+    with cache.use("inpaint/sd15") as backend:
+        kept = [Path(file).name for file in backend._discriminators]
+    assert len(kept) == MAX_ADAPTERS
+    assert kept == [p.name for p in (*paths[3:], paths[2])]  # critic0 and critic1 went first; critic2 came back
