@@ -59,7 +59,7 @@ def answer_rows(ctx: AppContext, answers: list[FaceAnswer]) -> list[list[str]]:
             name = tr("face.with_random_weights", name=name)
         values = ", ".join(f"{k} {v:g}" for k, v in a.values.items())
         verdict = "—" if a.verdict is None else tr("face.yes" if a.verdict else "face.no")
-        rows.append([name, a.text, values or "—", a.threshold or "—", verdict])
+        rows.append([name, a.text, values or "—", message(a.threshold) if a.threshold else "—", verdict])
     return rows
 
 

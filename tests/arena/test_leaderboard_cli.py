@@ -200,3 +200,14 @@ def test_cli_json_names_groups_that_never_met_and_warns(tmp_path: Path) -> None:
     for name in ("A", "B"):  # Rank(UB) within each group: each has its own first place
         assert min(r["rank_ub"] for r in data["models"] if r["group"] == name) == 1
     assert "Note: the models form 2 groups" in done.stdout
+
+
+def test_standard_input_reads_like_a_file(battles_file: Path, tmp_path: Path) -> None:
+    """``-`` reads standard input (a buffer) where a file is memory-mapped: the same board either way."""
+    from_file, from_stdin = tmp_path / "file.json", tmp_path / "stdin.json"
+    assert run_cli(battles_file, "--bootstrap", "20", "--json", from_file).returncode == 0
+    piped = subprocess.run([sys.executable, "-m", "arena.leaderboard", "-", "--bootstrap", "20", "--json",
+                            str(from_stdin)], input=battles_file.read_text("utf-8"), capture_output=True, text=True,
+                           cwd=ROOT, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(from_stdin.read_text("utf-8")) == json.loads(from_file.read_text("utf-8"))

@@ -122,7 +122,9 @@ def test_admin_actions_need_the_password(client: Client, session: str, tmp_path:
 def test_fifty_annotators_at_once_every_vote_stored_once(client: Client, session: str, studio) -> None:
     def label(i: int) -> list[str]:
         # One client per annotator, as in real life (a single gradio_client shared by 50 threads drops streams).
-        own = Client(studio.url, verbose=False)
+        # Fifty clients reading the API description at once on a busy 2-core machine outlast httpx's default 5 s
+        # timeout; what is tested is the votes, so the clients may wait.
+        own = Client(studio.url, verbose=False, httpx_kwargs={"timeout": 120})
         done = []
         for _ in range(3):
             info, *_ = own.predict(session=session, annotator=f"crowd {i}", group="crowd", api_name="/arena_next")

@@ -124,3 +124,23 @@ def test_the_dataset_feeds_questions_and_scores_the_engines(ctx):
         face_dataset.evaluate(ctx, [], ["face/mediapipe"], 1, RunControl())
     with pytest.raises(InvalidInput, match="count: 99 is above the maximum 50"):
         face_dataset.evaluate(ctx, pairs, ["face/mediapipe"], 99, RunControl())
+
+
+@pytest.mark.parametrize("question", ["Are the eyes open?", "Is the mouth open?", "Is the person smiling?",
+                                      "Is the person laughing?", "Is the head tilted?",
+                                      "Is the person looking at the camera?", "How many faces are there?"])
+def test_the_threshold_column_speaks_chinese_on_a_chinese_page(ctx, question: str) -> None:
+    from gradio.context import LocalContext
+
+    from tests.tabs.test_ui_i18n import FakeRequest
+
+    qa = face.ask(ctx, PHOTO, question, ["face/mediapipe"], 0, RunControl())
+    english = face.answer_rows(ctx, qa.answers)[0][3]
+    token = LocalContext.request.set(FakeRequest("zh-CN,zh;q=0.9"))
+    try:
+        chinese = face.answer_rows(ctx, qa.answers)[0][3]
+    finally:
+        LocalContext.request.reset(token)
+    if english == "—":
+        pytest.skip(f"no measured threshold for {question!r} on this photo")
+    assert chinese != english and any("\u4e00" <= ch <= "\u9fff" for ch in chinese), (english, chinese)
