@@ -89,7 +89,7 @@ def label_with_invites(url: str, pool: Path, votes: int) -> tuple[str, dict[str,
     return session, tokens
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1440), ("zh-CN", 390)], ids=["en-1440", "zh-CN-390"])
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=VIEW_IDS)
 def test_leaderboard_of_few_votes_with_aliases(browser, studio, tmp_path: Path, locale: str, width: int) -> None:
     from tests.arena.pools import make_pool
 

@@ -74,7 +74,7 @@ def test_ask_a_face_question_and_see_the_evidence(browser, studio, locale: str, 
     page.context.close()
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1440), ("zh-CN", 390)], ids=["en-1440", "zh-CN-390"])
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=VIEW_IDS)
 def test_bad_input_shows_an_error_and_the_page_keeps_working(browser, studio, locale: str, width: int) -> None:
     page = open_page(browser, studio.url, locale, width)
     open_tab(page, "face")

@@ -53,7 +53,7 @@ def test_detect_shows_each_hand_and_the_mask_editor_starts_from_it(browser, stud
     page.context.close()
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1440), ("zh-CN", 390)], ids=["en-1440", "zh-CN-390"])
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=VIEW_IDS)
 def test_repair_results_are_told_apart_and_in_view(browser, studio, locale: str, width: int) -> None:
     page = open_page(browser, studio.url, locale, width)
     open_tab(page, "hand")

@@ -112,7 +112,7 @@ def test_vote_reveal_next_and_the_end(browser, studio, tmp_path: Path, locale: s
     page.context.close()
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1440), ("zh-CN", 390)], ids=["en-1440", "zh-CN-390"])
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=VIEW_IDS)
 def test_an_empty_session_says_why_instead_of_judged_every_pair(browser, studio, locale: str, width: int) -> None:
     words = TEXT[locale]
     session = create_session(studio.url, f"empty {locale} {width}", None)

@@ -80,7 +80,7 @@ def test_the_registry_table_in_the_readers_language(browser, studio, locale: str
     page.context.close()
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1440), ("zh-CN", 390)], ids=["en-1440", "zh-CN-390"])
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=VIEW_IDS)
 def test_freeing_memory_says_what_it_did(browser, studio, locale: str, width: int) -> None:
     from gradio_client import Client, handle_file
 

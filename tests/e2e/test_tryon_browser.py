@@ -92,7 +92,7 @@ def test_mask_free_and_mask_based_side_by_side(browser, studio, locale: str, wid
     page.context.close()
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1440), ("zh-CN", 390)], ids=["en-1440", "zh-CN-390"])
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=VIEW_IDS)
 def test_the_mask_preview(browser, studio, locale: str, width: int) -> None:
     page = open_page(browser, studio.url, locale, width)
     open_tab(page, "tryon")
@@ -107,7 +107,7 @@ def test_the_mask_preview(browser, studio, locale: str, width: int) -> None:
     page.context.close()
 
 
-@pytest.mark.parametrize(("locale", "width"), [("en", 1440), ("zh-CN", 390)], ids=["en-1440", "zh-CN-390"])
+@pytest.mark.parametrize(("locale", "width"), VIEWS, ids=VIEW_IDS)
 def test_a_photo_without_a_person_is_a_clear_error(browser, studio, tmp_path, locale: str, width: int) -> None:
     from PIL import Image
 
