@@ -397,3 +397,35 @@ class Detectors:
         points = np.array([(p.x * width, p.y * height, p.z, p.visibility) for p in result.pose_landmarks.landmark],
                           dtype=np.float32)
         return Pose(landmarks=_frozen(points)), mask
+
+
+class DetectorBackend:
+    """The base of registry backends whose model is the bundled MediaPipe detectors (CPU, nothing to download):
+    loading creates the (lazy) detectors, unloading closes their graphs.
+
+    Args:
+        spec: the registry entry.
+        settings: studio settings (unused: MediaPipe runs on the CPU).
+    """
+
+    #: Host memory the bundled models take once loaded (a few MB each; reported to the cache).
+    MEMORY_BYTES = 20 * 1024**2
+
+    def __init__(self, spec: Any, settings: Any) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.detectors: Detectors | None = None
+
+    def load(self, report: Callable[..., Any] | None = None) -> None:
+        """Create the (lazy) detectors."""
+        self.detectors = Detectors()
+
+    def unload(self) -> None:
+        """Close the MediaPipe graphs."""
+        if self.detectors is not None:
+            self.detectors.close()
+        self.detectors = None
+
+    def memory_bytes(self) -> int:
+        """The bundled models, in host memory (0 before loading)."""
+        return 0 if self.detectors is None else self.MEMORY_BYTES

@@ -11,16 +11,14 @@ from PIL import Image
 
 from backends.core.errors import InvalidInput
 from backends.core.imaging import load_image
-from backends.core.run import ProgressFn, RunControl
-from backends.core.settings import Settings
-from backends.models.spec import ModelSpec
+from backends.core.run import RunControl
 from backends.tasks.face import rules
 from backends.tasks.face.check import measured_checks
 from backends.tasks.face.messages import HEURISTIC_NOTE, FaceAnalysis, FaceAnalyzeRequest, check_analyze_request
 from backends.tasks.face.taxonomy import check_attributes
 from backends.vision import face as geometry
 from backends.vision import face_overlay
-from backends.vision.detectors import Detectors, as_rgb_array
+from backends.vision.detectors import DetectorBackend, as_rgb_array
 from backends.vision.face import FaceMeasures
 
 # The VLM crop: the face box grown to this many times its larger side, centred a little above the box's centre, so
@@ -29,22 +27,8 @@ CROP_SCALE = 2.0
 CROP_LIFT = 0.15
 
 
-class FaceAnalyzer:
-    """Measures faces with MediaPipe (see ``backends.vision.face``).
-
-    Args:
-        spec: the registry entry.
-        settings: studio settings (unused: MediaPipe runs on the CPU).
-    """
-
-    def __init__(self, spec: ModelSpec, settings: Settings) -> None:
-        self.spec = spec
-        self.settings = settings
-        self.detectors: Detectors | None = None
-
-    def load(self, report: ProgressFn | None = None) -> None:
-        """Create the (lazy) detectors."""
-        self.detectors = Detectors()
+class FaceAnalyzer(DetectorBackend):
+    """Measures faces with MediaPipe (see ``backends.vision.face``); loading as :class:`DetectorBackend`."""
 
     def check_inputs(self, request: FaceAnalyzeRequest) -> None:
         """Validate the request (see ``check_analyze_request``)."""
@@ -78,15 +62,6 @@ class FaceAnalyzer:
             answer=answer, checks=checks,
         )
 
-    def unload(self) -> None:
-        """Close the MediaPipe graphs."""
-        if self.detectors is not None:
-            self.detectors.close()
-        self.detectors = None
-
-    def memory_bytes(self) -> int:
-        """The bundled models are a few MB, in host memory."""
-        return 0 if self.detectors is None else 20 * 1024**2
 
 
 def choose(faces: list[FaceMeasures], index: int | None) -> FaceMeasures | None:

@@ -13,29 +13,25 @@ from backends.models.spec import ModelSpec
 from backends.tasks.tryon.inputs import load_person
 from backends.tasks.tryon.types import TryOnMaskRequest, TryOnMaskResult
 from backends.vision.agnostic import AgnosticMask, AgnosticMasker, check_category
-from backends.vision.detectors import Detectors
+from backends.vision.detectors import DetectorBackend
 
 GARMENT = (230, 40, 40)
 PROTECTED = (40, 90, 230)
 
 
-class AutoMasker:
-    """Agnostic masks from mediapipe Pose, selfie segmentation and the face mesh (CPU, bundled models).
+class AutoMasker(DetectorBackend):
+    """Agnostic masks from mediapipe Pose, selfie segmentation and the face mesh (CPU, bundled models); loading as
+    :class:`DetectorBackend`, plus the masker over the detectors."""
 
-    Args:
-        spec: the registry entry.
-        settings: studio settings (unused: mediapipe runs on the CPU).
-    """
+    MEMORY_BYTES = 30 * 1024**2  # pose with segmentation and the face mesh
 
     def __init__(self, spec: ModelSpec, settings: Settings) -> None:
-        self.spec = spec
-        self.settings = settings
-        self.detectors: Detectors | None = None
+        super().__init__(spec, settings)
         self.masker: AgnosticMasker | None = None
 
     def load(self, report: ProgressFn | None = None) -> None:
-        """Create the (lazy) detectors."""
-        self.detectors = Detectors()
+        """Create the (lazy) detectors and the masker over them."""
+        super().load(report)
         self.masker = AgnosticMasker(self.detectors)
 
     def check_inputs(self, request: TryOnMaskRequest) -> None:
@@ -55,14 +51,9 @@ class AutoMasker:
         return TryOnMaskResult(mask, overlay(person, agnostic), agnostic.info())
 
     def unload(self) -> None:
-        """Close the mediapipe graphs."""
-        if self.detectors is not None:
-            self.detectors.close()
-        self.detectors = self.masker = None
-
-    def memory_bytes(self) -> int:
-        """The bundled models are a few MB, in host memory."""
-        return 0 if self.detectors is None else 30 * 1024**2
+        """Close the mediapipe graphs and drop the masker."""
+        super().unload()
+        self.masker = None
 
 
 def overlay(image: Image.Image, agnostic: AgnosticMask) -> Image.Image:
