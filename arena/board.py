@@ -277,11 +277,9 @@ def _fit_group(problem: Any, ties: TiesMode, index: np.ndarray, prior: float, ci
         half = ndtri(0.5 + level / 2.0) * ELO_PER_NAT * np.sqrt(np.maximum(beta, 0.0))
         result.low, result.high = result.ratings - half, result.ratings + half
     elif bootstrap > 0:
-        draws = bt_solver.bootstrap_counts(counts, bootstrap, rng)  # the prior is not data: never resampled
-        if extra is not None:
-            draws = np.concatenate([draws, np.broadcast_to(extra, (bootstrap, *extra.shape))], axis=2)
-        # Rounds start from the full-data fit (2-3 Newton steps each): the core has a finite MLE by construction.
-        result.samples = to_ratings(bt_solver.newton(design, draws, model, init=params).params, k)
+        # Rounds start from the full-data fit: the core has a finite MLE by construction. The prior is not data: it
+        # is never resampled.
+        result.samples = to_ratings(bt_solver.bootstrap_fits(design, counts, model, params, bootstrap, rng, extra), k)
         result.low, result.high = np.quantile(result.samples, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
     return result
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -443,13 +444,16 @@ def collapse(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, n_models: int) -
     return design, counts.astype(np.float64)
 
 
-def bootstrap_counts(counts: np.ndarray, rounds: int, rng: np.random.Generator, chunk: int = 250) -> np.ndarray:
-    """Resample battles with replacement: one multinomial draw of ``N`` battles over the cells per round.
+def bootstrap_chunks(counts: np.ndarray, rounds: int, rng: np.random.Generator,
+                     chunk: int = 250) -> Iterator[np.ndarray]:
+    """Resample battles with replacement, chunk by chunk: one multinomial draw of ``N`` battles over the cells per
+    round.
 
     Equivalent in distribution to resampling the battle rows themselves (FastChat ``compute_bootstrap_bt``). The
     rounds are drawn in chunks of ``chunk`` from independent child generators (``rng.spawn``) on a thread pool:
-    numpy's multinomial releases the GIL, so this uses every core, and the result depends only on ``rng``'s
-    seed, ``rounds`` and ``chunk``, never on the number of cores.
+    numpy's multinomial releases the GIL, so the draws use the other cores while the caller solves the chunk it
+    already has (the draws cost as much as the solves at a million battles), and the result depends only on
+    ``rng``'s seed, ``rounds`` and ``chunk``, never on the number of cores.
 
     Args:
         counts: ``(3, P)`` integer-valued counts.
@@ -457,9 +461,10 @@ def bootstrap_counts(counts: np.ndarray, rounds: int, rng: np.random.Generator, 
         rng: Random generator (seeded by the caller); it is advanced by spawning.
         chunk: Rounds per child generator.
 
-    Returns:
-        ``(R, 3, P)`` float counts.
+    Yields:
+        ``(r, 3, P)`` float counts, ``r <= chunk``, ``R`` rounds in all, in a fixed order.
     """
+    shape = np.shape(counts)
     flat = np.asarray(counts, dtype=np.float64).ravel()
     total = int(round(flat.sum()))
     pvals = flat / flat.sum()
@@ -467,12 +472,39 @@ def bootstrap_counts(counts: np.ndarray, rounds: int, rng: np.random.Generator, 
     sizes = [min(chunk, rounds - k * chunk) for k in range(len(streams))]
 
     def draw(k: int) -> np.ndarray:
-        return streams[k].multinomial(total, pvals, size=sizes[k])
+        return streams[k].multinomial(total, pvals, size=sizes[k]).reshape(sizes[k], *shape).astype(np.float64)
 
-    workers = min(len(streams), os.cpu_count() or 1)
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(draw, range(len(streams))))
-    else:
-        parts = [draw(k) for k in range(len(streams))]
-    return np.concatenate(parts).reshape(rounds, *np.shape(counts)).astype(np.float64)
+    with ThreadPoolExecutor(min(len(streams), os.cpu_count() or 1)) as pool:
+        pending = [pool.submit(draw, k) for k in range(len(streams))]
+        for future in pending:
+            yield future.result()
+
+
+def bootstrap_counts(counts: np.ndarray, rounds: int, rng: np.random.Generator, chunk: int = 250) -> np.ndarray:
+    """All rounds of :func:`bootstrap_chunks` at once: ``(R, 3, P)`` float counts."""
+    return np.concatenate(list(bootstrap_chunks(counts, rounds, rng, chunk)))
+
+
+def bootstrap_fits(design: PairDesign, counts: np.ndarray, model: PairModel, init: np.ndarray, rounds: int,
+                   rng: np.random.Generator, extra: np.ndarray | None = None) -> np.ndarray:
+    """Fit ``rounds`` bootstrap resamples of ``counts``, each chunk solved while the next ones are drawn.
+
+    Args:
+        design: The cells: those of ``counts``, then those of ``extra``.
+        counts: ``(3, P)`` counts of the battles (resampled).
+        model: ``"bt"`` or ``"davidson"``.
+        init: ``(K,)`` the full-data fit: every round starts there (2-3 Newton steps each).
+        rounds: Bootstrap rounds ``R``.
+        rng: Random generator (see :func:`bootstrap_chunks`).
+        extra: ``(3, Q)`` counts appended to every round unresampled (a prior's virtual games: not data).
+
+    Returns:
+        ``(R, K)`` parameters.
+    """
+    solved = []
+    for draws in bootstrap_chunks(counts, rounds, rng):
+        if extra is not None:
+            draws = np.concatenate([draws, np.broadcast_to(extra, (len(draws), *extra.shape))], axis=2)
+        solved.append(newton(design, draws, model, init=init).params)
+    return np.concatenate(solved)
+
