@@ -22,7 +22,7 @@ from backends.core.errors import InvalidInput
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 _OUTCOME_TO_WINNER = MappingProxyType({"left": "model_a", "right": "model_b", "both_good": "tie",
                                        "both_bad": "tie (bothbad)"})
-_WINNER_TO_OUTCOME = MappingProxyType({v: k for k, v in _OUTCOME_TO_WINNER.items()})
+WINNER_TO_OUTCOME = MappingProxyType({v: k for k, v in _OUTCOME_TO_WINNER.items()})
 MAX_IMPORT_LINES = 2_000_000
 
 
@@ -53,6 +53,11 @@ def fastchat_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "annotator_group": row.get("group_name") or "",
         })
     return out
+
+
+def default_pseudonym(judge: str) -> str:
+    """An imported judge's annotator id when no keyed hash is given (tests): an unkeyed hash of the name."""
+    return "j-" + hashlib.sha256(judge.encode()).hexdigest()[:16]
 
 
 def parse_fastchat(lines: Iterable[str], pseudonym: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
@@ -93,10 +98,10 @@ def parse_fastchat(lines: Iterable[str], pseudonym: Callable[[str], str] | None 
             "battle_id": f"imp-{digest}",
             "left_model": record["model_a"].strip(),
             "right_model": record["model_b"].strip(),
-            "outcome": _WINNER_TO_OUTCOME[record["winner"]],
+            "outcome": WINNER_TO_OUTCOME[record["winner"]],
             # Judges are pseudonymised like annotators: the export never carries an imported IP or user name.
             "annotator_id": judges.get(judge) or judges.setdefault(
-                judge, pseudonym(judge) if pseudonym else "j-" + hashlib.sha256(judge.encode()).hexdigest()[:16]),
+                judge, pseudonym(judge) if pseudonym else default_pseudonym(judge)),
             "tstamp": record.get("tstamp") if isinstance(record.get("tstamp"), int | float) else None,
             "criteria": record.get("criteria") if isinstance(record.get("criteria"), dict) else {},
         })

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PIL import Image
 
 from arena import export, quality
+from arena.battle_import_parse import parse_fastchat_file
 from arena.live_board import BOOTSTRAP_EVERY, LiveBoards
 from arena.media import ImageStore, ServedFiles, anonymise, common_size, degrade
 from arena.pool_import import scan_pool
@@ -202,12 +203,11 @@ class LabelingService:
         file = Path(str(path or "")).expanduser()
         if not file.is_file():
             raise InvalidInput("path", f"{str(path)!r} is not a file on the server")
-        with file.open(encoding="utf-8", errors="strict") as handle:
-            try:
-                rows = export.parse_fastchat(handle, self._keyed)
-            except UnicodeDecodeError as exc:
-                raise InvalidInput("path", "the file is not UTF-8 text") from exc
-        models = sorted({r["left_model"] for r in rows} | {r["right_model"] for r in rows})
+        try:
+            rows = parse_fastchat_file(file, self._keyed)  # columnar when it can be, else line by line
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("path", "the file is not UTF-8 text") from exc
+        models = sorted(set(rows.left_model) | set(rows.right_model))
         config = asdict(SessionConfig(name=check_prompt(name, "name"), models=tuple(models)))
         session_id = f"imported-{secrets.token_hex(4)}"
         self.store.import_battles({"id": session_id, "name": config["name"], "task": "t2i", "config": config}, rows)

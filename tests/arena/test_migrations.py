@@ -112,7 +112,7 @@ def test_a_database_from_before_the_migrations_is_upgraded_in_place(kind: str, t
     engine.dispose()
     # 2. a new studio opens it: stamped, upgraded, the rating log backfilled from the stored votes
     store = ArenaStore(url, tmp_path / "images")
-    assert migrate.current(store.engine) == "0004"
+    assert migrate.current(store.engine) == "0005"
     service = LabelingService(store, b"k" * 32, ADMIN, rng=random.Random(1), pool_roots=(tmp_path,))
     after = service.leaderboard(session_id, bootstrap=0)[1]
     assert after["n_battles"] == before["n_battles"] > 0
@@ -121,7 +121,7 @@ def test_a_database_from_before_the_migrations_is_upgraded_in_place(kind: str, t
     # 3. opening it again changes nothing
     store.close()
     again = ArenaStore(url, tmp_path / "images")
-    assert migrate.current(again.engine) == "0004"
+    assert migrate.current(again.engine) == "0005"
     assert len(LabelingService(again, b"k" * 32, ADMIN).battles_for_rating(session_id)) == after["n_battles"]
     again.close()
 
