@@ -8,13 +8,16 @@ import random
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageFilter
+
+from arena.banded_png import BAND_ROWS, BandedPng
 
 
 class SharedImages(Protocol):
@@ -36,11 +39,16 @@ class ImageStore:
         cache_images: decoded images kept in memory.
     """
 
-    def __init__(self, folder: Path, shared: SharedImages | None = None, cache_images: int = 48) -> None:
+    def __init__(self, folder: Path, shared: SharedImages | None = None, cache_images: int = 48,
+                 cache_banded_bytes: int = 256 << 20) -> None:
         self.folder = folder
         self.shared = shared
         self.cache_images = cache_images
+        self.cache_banded_bytes = cache_banded_bytes
         self._decoded: OrderedDict[tuple[str, tuple[int, int] | None], Image.Image] = OrderedDict()
+        self._banded: OrderedDict[tuple[str, tuple[int, int]], BandedPng] = OrderedDict()
+        self._banded_bytes = 0
+        self._sizes: dict[str, tuple[int, int]] = {}  # stored images never change (content-addressed)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -96,7 +104,11 @@ class ImageStore:
             if image is not None:
                 self._decoded.move_to_end(key)
         if image is None:
-            if size is None:
+            with self._lock:
+                banded = self._banded.get(key) if size else None
+            if banded is not None:  # inflating the kept bands is a few times faster than decoding the file
+                image = Image.fromarray(banded.pixels())
+            elif size is None:
                 with Image.open(self.path(name)) as stored:
                     image = stored.convert("RGB")
             else:
@@ -109,6 +121,36 @@ class ImageStore:
                     self._decoded.popitem(last=False)
         return image.copy() if copy else image
 
+    def size_of(self, name: str) -> tuple[int, int]:
+        """``(width, height)`` of a stored image, from its header (no decoding)."""
+        with self._lock:
+            size = self._sizes.get(name)
+        if size is None:
+            with Image.open(self.path(name)) as stored:
+                size = stored.size
+            with self._lock:
+                self._sizes[name] = size
+        return size
+
+    def banded(self, name: str, size: tuple[int, int]) -> BandedPng:
+        """The stored image at ``size`` as a :class:`BandedPng` (kept in an LRU of ``cache_banded_bytes``), from which
+        :func:`anonymise` and :class:`ServedFiles` make each serve's PNG without encoding the whole image again."""
+        key = (name, tuple(size))
+        with self._lock:
+            banded = self._banded.get(key)
+            if banded is not None:
+                self._banded.move_to_end(key)
+                return banded
+        banded = BandedPng(np.asarray(self.open(name, size, copy=False).convert("RGB")))
+        with self._lock:
+            if key not in self._banded:
+                self._banded[key] = banded
+                self._banded_bytes += banded.nbytes
+            while self._banded_bytes > self.cache_banded_bytes and len(self._banded) > 1:
+                _, old = self._banded.popitem(last=False)
+                self._banded_bytes -= old.nbytes
+        return banded
+
     def _write(self, name: str, data: bytes) -> None:
         path = self.folder / name
         if not path.exists():
@@ -118,21 +160,43 @@ class ImageStore:
             tmp.replace(path)  # atomic: a half-written image is never served
 
 
-def anonymise(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+# Served images whose nonce anonymise put in one band: id(image) -> (where their BandedPng comes from, the band, its
+# nonced rows), so that ServedFiles writes their PNG by compressing that band alone (entries leave with their image).
+_BANDED_ORIGIN: dict[int, tuple[Callable[[], BandedPng], int, np.ndarray]] = {}
+
+
+def anonymise(image: Image.Image, size: tuple[int, int],
+              banded: Callable[[], BandedPng] | None = None) -> Image.Image:
     """A fresh RGB image of exactly ``size``, without metadata, with an invisible per-serve nonce.
 
     The nonce (the least significant bit of a few random pixels flipped) makes the served bytes, and so any content
     hash in a URL, differ on every serve: an annotator cannot recognise a model's image from an earlier reveal.
+
+    Args:
+        image: the stored image.
+        size: ``(width, height)`` to serve.
+        banded: where ``image`` at ``size`` as a :class:`BandedPng` comes from (``ImageStore.banded``, asked only
+            when a PNG file is written): the nonce then falls in one random band of rows, and
+            :meth:`ServedFiles.write` re-encodes only that band.
     """
     image = image.convert("RGB") if image.mode != "RGB" else image
     if image.size != tuple(size):
         image = image.resize(size, Image.Resampling.LANCZOS)
     pixels = np.array(image, dtype=np.uint8)  # a copy: the nonce never touches the caller's image
     rng = np.random.default_rng(secrets.randbits(64))
-    ys = rng.integers(0, pixels.shape[0], 16)
+    if banded is not None:
+        band = int(rng.integers(0, -(-pixels.shape[0] // BAND_ROWS)))
+        rows = slice(band * BAND_ROWS, min((band + 1) * BAND_ROWS, pixels.shape[0]))
+        ys = rng.integers(rows.start, rows.stop, 16)
+    else:
+        ys = rng.integers(0, pixels.shape[0], 16)
     xs = rng.integers(0, pixels.shape[1], 16)
     pixels[ys, xs, rng.integers(0, 3, 16)] ^= 1
-    return Image.fromarray(pixels)
+    served = Image.fromarray(pixels)
+    if banded is not None:
+        _BANDED_ORIGIN[id(served)] = (banded, band, pixels[rows].copy())
+        weakref.finalize(served, _BANDED_ORIGIN.pop, id(served), None)
+    return served
 
 
 class ServedFiles:
@@ -161,6 +225,11 @@ class ServedFiles:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{secrets.token_hex(12)}.png"
+        origin = _BANDED_ORIGIN.get(id(image))
+        banded = None if origin is None else origin[0]()
+        if banded is not None and banded.size == image.size:  # its nonce is in one band: compress that band only
+            self._save(path, banded.png(*origin[1:]))
+            return str(path)
         # OpenCV's PNG writer, zlib level 1 with the run-length strategy: on 768 px photo-like images about 8x
         # faster than Pillow's default (level 6, which web frameworks use) and smaller than Pillow at level 1
         # (bench/vote_ingestion.py); still lossless.
@@ -169,15 +238,18 @@ class ServedFiles:
                                               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
         if not ok:
             raise OSError("could not encode a served image as PNG")
+        self._save(path, data.tobytes())
+        return str(path)
+
+    def _save(self, path: Path, data: bytes) -> None:
         tmp = path.with_suffix(".part")
-        tmp.write_bytes(data.tobytes())
+        tmp.write_bytes(data)
         tmp.replace(path)  # a reader never sees half a file
         with self._lock:
             self._written += 1
             prune = self._written % 256 == 0
         if prune:
             self._prune()
-        return str(path)
 
     def _prune(self) -> None:
         cutoff = time.time() - self.keep_seconds
@@ -200,9 +272,10 @@ def degrade(image: Image.Image, rng: random.Random) -> Image.Image:
     return Image.fromarray(np.clip(noisy + noise, 0, 255).astype(np.uint8))
 
 
-def common_size(a: Image.Image, b: Image.Image, longest: int) -> tuple[int, int]:
-    """One size for both sides: the smaller of the two, capped at ``longest`` on the long side."""
-    width, height = min(a.width, b.width), min(a.height, b.height)
+def common_size(a: tuple[int, int], b: tuple[int, int], longest: int) -> tuple[int, int]:
+    """One size for both sides (``(width, height)`` each): the smaller of the two, capped at ``longest`` on the long
+    side."""
+    width, height = min(a[0], b[0]), min(a[1], b[1])
     scale = min(1.0, longest / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 

@@ -458,17 +458,19 @@ class LabelingService:
     def _serve(self, session: Session, battle: Battle, annotator_id: str) -> ServedBattle:
         item = self.store.item_row(battle.item_id)
         # 1. one display size for both sides, from the stored sizes (images come from the decoded-image cache)
-        left, right = (self.images.open(battle.left_image, copy=False),
-                       self.images.open(battle.right_image, copy=False))
-        size = common_size(left, right, self.display_size)
+        size = common_size(self.images.size_of(battle.left_image), self.images.size_of(battle.right_image),
+                           self.display_size)
         # 2. both sides at that size (cached too), each with a fresh nonce
-        left = anonymise(self.images.open(battle.left_image, size, copy=False), size)
-        right = anonymise(self.images.open(battle.right_image, size, copy=False), size)
+        left = anonymise(self.images.open(battle.left_image, size, copy=False), size,
+                         partial(self.images.banded, battle.left_image, size))
+        right = anonymise(self.images.open(battle.right_image, size, copy=False), size,
+                          partial(self.images.banded, battle.right_image, size))
         input_image = None
         if item.get("input_image"):
-            stored = self.images.open(item["input_image"], copy=False)
+            stored = self.images.size_of(item["input_image"])
             shown = common_size(stored, stored, self.display_size)
-            input_image = anonymise(self.images.open(item["input_image"], shown, copy=False), shown)
+            input_image = anonymise(self.images.open(item["input_image"], shown, copy=False), shown,
+                                    partial(self.images.banded, item["input_image"], shown))
         return ServedBattle(
             battle_id=battle.id, prompt=item["prompt"], criteria=list(session.config["criteria"]),
             outcomes=list(session.config["outcomes"]), left=left, right=right, input_image=input_image,

@@ -4,8 +4,9 @@ Two measurements, each made on this checkout and on a baseline checkout (by defa
 ``--baseline-rev``, the last commit before the labeling-at-scale work):
 
 * **HTTP**: the studio (``python app.py``, tiny profile, SQLite) with ``--annotators`` concurrent annotators, each
-  with its own HTTP client doing, per vote, ``/arena_next``, the download of both images, and ``/arena_vote``
-  (Gradio's REST protocol: POST the call, then read its event stream), each acknowledged before the next.
+  with its own HTTP client and Gradio session doing, per vote, ``/arena_next``, the download of both images, and
+  ``/arena_vote`` (Gradio's REST protocol: POST the call, then read its event stream), each acknowledged before the
+  next.
 * **In-process**: the same number of threads calling ``LabelingService.next_battle`` and ``vote`` directly (no
   HTTP), and the ingestion of votes alone (battles served first, then the votes sent).
 
@@ -153,9 +154,14 @@ def start(tree: Path, data: Path, log: Path, roots: Path) -> Studio:
     raise RuntimeError(f"the studio in {tree} did not start")
 
 
-def call(http: httpx.Client, url: str, name: str, data: list) -> list:
-    """One call of a Gradio endpoint through its REST API: POST the inputs, read the result from the event stream."""
-    posted = http.post(f"{url}/gradio_api/call/{name}", json={"data": data})
+def call(http: httpx.Client, url: str, name: str, data: list, session_hash: str | None = None) -> list:
+    """One call of a Gradio endpoint through its REST API: POST the inputs, read the result from the event stream.
+
+    ``session_hash`` names the client's session, as Gradio's own clients (the browser, ``gradio_client``) do: without
+    one, Gradio builds a fresh session state over every component of the app for each call.
+    """
+    body = {"data": data} if session_hash is None else {"data": data, "session_hash": session_hash}
+    posted = http.post(f"{url}/gradio_api/call/{name}", json=body)
     posted.raise_for_status()
     stream = http.get(f"{url}/gradio_api/call/{name}/{posted.json()['event_id']}").text
     for block in stream.split("\n\n"):
@@ -178,9 +184,11 @@ def over_http(tree: Path, tmp: Path, pool: Path, annotators: int, seconds: float
         def annotate(i: int) -> None:
             with httpx.Client(timeout=120) as http:
                 while time.perf_counter() < deadline:
-                    info, left, right, _ = call(http, studio.url, "arena_next", [session, f"annotator {i}", ""])
+                    info, left, right, _ = call(http, studio.url, "arena_next", [session, f"annotator {i}", ""],
+                                                f"bench-{i}")
                     size = sum(len(http.get(image["url"]).content) for image in (left, right))
-                    call(http, studio.url, "arena_vote", [info["battle_id"], f"annotator {i}", "left", None])
+                    call(http, studio.url, "arena_vote", [info["battle_id"], f"annotator {i}", "left", None],
+                         f"bench-{i}")
                     with lock:
                         acked.append(info["battle_id"])
                         image_bytes[0] += size
