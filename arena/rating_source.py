@@ -76,9 +76,14 @@ def _packed(db: Any, session_id: str, models: int, language: str, group: str,
     # The database joins the column into one comma-separated string: a million rows arrive in a tenth of the time
     # that a million one-integer result rows take to become Python tuples (0.17 s against 0.39 s on SQLite).
     packed = f"(r.a * {int(models)} + r.b) * 4 + r.code"
+    setup = None
     if db.dialect.name == "postgresql":
-        sql = (f"SELECT string_agg(({packed})::text, ',' ORDER BY r.seq, r.battle_id) FROM rating_log r "
-               f"WHERE {' AND '.join(where)}")
+        # The primary key (session, seq, battle) already holds the rows in this order: with sorting priced out for
+        # this transaction the planner reads them along it instead of sorting a million rows (0.24 s instead of
+        # 0.5 s; PostgreSQL 15 does not see that an ordered aggregate could use the index itself).
+        setup = "SET LOCAL enable_sort = off"
+        sql = (f"SELECT string_agg(v::text, ',') FROM (SELECT {packed} AS v FROM rating_log r "
+               f"WHERE {' AND '.join(where)} ORDER BY r.seq, r.battle_id) AS ordered")
     elif sqlite3.sqlite_version_info >= (3, 44):  # the first SQLite with ORDER BY inside an aggregate
         sql = (f"SELECT group_concat({packed}, ',' ORDER BY r.seq, r.battle_id) FROM rating_log r "
                f"WHERE {' AND '.join(where)}")
@@ -87,6 +92,8 @@ def _packed(db: Any, session_id: str, models: int, language: str, group: str,
                "ORDER BY r.seq, r.battle_id)")
     cursor = db.connection.driver_connection.cursor()
     try:
+        if setup:
+            cursor.execute(setup)
         cursor.execute(sql, params)
         text = cursor.fetchone()[0]
     finally:

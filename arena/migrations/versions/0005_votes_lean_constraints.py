@@ -1,6 +1,7 @@
-"""Votes lose two redundant constraints that slowed every vote and bulk import: ``UNIQUE(battle_id, annotator_id)``
-(implied by ``UNIQUE(battle_id)``) and the foreign key on the denormalised ``session_id`` (a vote's battle already
-has one to its session). The votes and every other constraint stay as they are.
+"""Votes lose two redundant constraints and an unused index that slowed every vote and bulk import:
+``UNIQUE(battle_id, annotator_id)`` (implied by ``UNIQUE(battle_id)``), the foreign key on the denormalised
+``session_id`` (a vote's battle already has one to its session) and the index ``vote_session`` (no query looks votes
+up by session). The votes and every other constraint stay as they are.
 
 Revision ID: 0005
 Revises: 0004
@@ -29,6 +30,8 @@ def upgrade() -> None:
     pair = any(c["name"] == "one_vote_per_annotator_and_battle" for c in inspector.get_unique_constraints("votes"))
     keys = [k["name"] or SQLITE_SESSION_KEY for k in inspector.get_foreign_keys("votes")
             if k["constrained_columns"] == ["session_id"]]
+    if any(index["name"] == "vote_session" for index in inspector.get_indexes("votes")):
+        op.drop_index("vote_session", table_name="votes")
     if not pair and not keys:
         return
     # On SQLite, batch mode copies the table with its rows (the only way to drop a constraint there); on PostgreSQL
@@ -42,6 +45,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    op.create_index("vote_session", "votes", ["session_id"])
     with op.batch_alter_table("votes", naming_convention=NAMING) as batch:
         batch.create_unique_constraint("one_vote_per_annotator_and_battle", ["battle_id", "annotator_id"])
         batch.create_foreign_key(SQLITE_SESSION_KEY if sqlite else POSTGRES_SESSION_KEY, "sessions",
