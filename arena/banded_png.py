@@ -2,7 +2,7 @@
 re-encoded in a fraction of a millisecond.
 
 Why hand-written (no PNG library writes this): every served battle image must differ from the last serve of the
-same output (a one-bit nonce, see :func:`arena.media.anonymise`), and a full PNG encode per served image was the
+same output (a one-bit nonce, see :func:`arena.media.served_copy`), and a full PNG encode per served image was the
 labeling server's largest cost (``bench/vote_ingestion.py``). The PNG format (ISO/IEC 15948, sections 10-11) stores
 the filtered rows as one zlib stream; a deflate *full flush* between bands leaves no back-reference across the
 boundary, so each band can be compressed on its own and the bands concatenated. Rows use filter type 1 (Sub), which
@@ -88,6 +88,13 @@ class BandedPng:
         raw = zlib.decompressobj(-15).decompress(b"".join(self.bands))
         rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, 3 * width + 1)[:, 1:].reshape(height, width, 3)
         return np.cumsum(rows, axis=1, dtype=np.uint8)  # undoes Sub: a running sum per channel, modulo 256
+
+    def band_pixels(self, band: int) -> np.ndarray:
+        """Band ``band``'s rows as ``(n, W, 3)`` uint8 RGB (inflating that band only)."""
+        width = self.size[0]
+        raw = zlib.decompressobj(-15).decompress(self.bands[band])
+        rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3 * width + 1)[:, 1:].reshape(-1, width, 3)
+        return np.cumsum(rows, axis=1, dtype=np.uint8)
 
     def band_rows(self, band: int) -> slice:
         """The image rows of band ``band``."""

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from arena import bt_solver, identify
 from arena.battle_table import Battles
@@ -23,6 +22,7 @@ from arena.rating import (
     CiMethod,
     PositionBias,
     TiesMode,
+    normal_quantile,
     online_elo,
     position_bias,
     problem_for,
@@ -274,7 +274,7 @@ def _fit_group(problem: Any, ties: TiesMode, index: np.ndarray, prior: float, ci
     if ci == "sandwich":
         cov = bt_solver.sandwich_covariance(params, design, full, model)
         beta = np.diag(cov)[:k]
-        half = ndtri(0.5 + level / 2.0) * ELO_PER_NAT * np.sqrt(np.maximum(beta, 0.0))
+        half = normal_quantile(0.5 + level / 2.0) * ELO_PER_NAT * np.sqrt(np.maximum(beta, 0.0))
         result.low, result.high = result.ratings - half, result.ratings + half
     elif bootstrap > 0:
         # Rounds start from the full-data fit: the core has a finite MLE by construction. The prior is not data: it

@@ -10,14 +10,14 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-from arena.banded_png import BAND_ROWS, BandedPng
+from arena.banded_png import BandedPng
 
 
 class SharedImages(Protocol):
@@ -134,7 +134,7 @@ class ImageStore:
 
     def banded(self, name: str, size: tuple[int, int]) -> BandedPng:
         """The stored image at ``size`` as a :class:`BandedPng` (kept in an LRU of ``cache_banded_bytes``), from which
-        :func:`anonymise` and :class:`ServedFiles` make each serve's PNG without encoding the whole image again."""
+        :func:`served_copy` makes each serve's PNG without encoding the whole image again."""
         key = (name, tuple(size))
         with self._lock:
             banded = self._banded.get(key)
@@ -160,50 +160,56 @@ class ImageStore:
             tmp.replace(path)  # atomic: a half-written image is never served
 
 
-# Served images whose nonce anonymise put in one band: id(image) -> (where their BandedPng comes from, the band, its
-# nonced rows), so that ServedFiles writes their PNG by compressing that band alone (entries leave with their image).
-_BANDED_ORIGIN: dict[int, tuple[Callable[[], BandedPng], int, np.ndarray]] = {}
+# Served copies made by served_copy: id(image) -> its PNG file's bytes (entries leave with their image).
+_SERVED_PNG: dict[int, bytes] = {}
 
 
-def anonymise(image: Image.Image, size: tuple[int, int],
-              banded: Callable[[], BandedPng] | None = None) -> Image.Image:
+def _nonce(rows: np.ndarray, rng: np.random.Generator) -> None:
+    """Flip the least significant bit of 16 random channel values of ``rows`` (``(n, W, 3)``) in place."""
+    ys = rng.integers(0, rows.shape[0], 16)
+    xs = rng.integers(0, rows.shape[1], 16)
+    rows[ys, xs, rng.integers(0, 3, 16)] ^= 1
+
+
+def served_copy(banded: BandedPng) -> Image.Image:
+    """A served copy of a stored image with a fresh nonce (see :func:`anonymise`), made from its bands.
+
+    Only one band is inflated, nonced and compressed again (about a millisecond for 768 px, where decoding the
+    stored file and encoding the served one took 35 ms). The copy is a lazily decoded PNG: its pixels are decoded
+    only if something reads them (the labeling tab); :meth:`ServedFiles.write` writes its bytes as they are.
+    """
+    rng = np.random.default_rng(secrets.randbits(64))
+    band = int(rng.integers(0, len(banded.bands)))
+    rows = np.array(banded.band_pixels(band))
+    _nonce(rows, rng)
+    data = banded.png(band, rows)
+    image = Image.open(io.BytesIO(data))
+    _SERVED_PNG[id(image)] = data
+    weakref.finalize(image, _SERVED_PNG.pop, id(image), None)
+    return image
+
+
+def anonymise(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """A fresh RGB image of exactly ``size``, without metadata, with an invisible per-serve nonce.
 
     The nonce (the least significant bit of a few random pixels flipped) makes the served bytes, and so any content
     hash in a URL, differ on every serve: an annotator cannot recognise a model's image from an earlier reveal.
-
-    Args:
-        image: the stored image.
-        size: ``(width, height)`` to serve.
-        banded: where ``image`` at ``size`` as a :class:`BandedPng` comes from (``ImageStore.banded``, asked only
-            when a PNG file is written): the nonce then falls in one random band of rows, and
-            :meth:`ServedFiles.write` re-encodes only that band.
+    Labeling sessions serve :func:`served_copy` instead, the same from a stored image's compressed bands.
     """
     image = image.convert("RGB") if image.mode != "RGB" else image
     if image.size != tuple(size):
         image = image.resize(size, Image.Resampling.LANCZOS)
     pixels = np.array(image, dtype=np.uint8)  # a copy: the nonce never touches the caller's image
-    rng = np.random.default_rng(secrets.randbits(64))
-    if banded is not None:
-        band = int(rng.integers(0, -(-pixels.shape[0] // BAND_ROWS)))
-        rows = slice(band * BAND_ROWS, min((band + 1) * BAND_ROWS, pixels.shape[0]))
-        ys = rng.integers(rows.start, rows.stop, 16)
-    else:
-        ys = rng.integers(0, pixels.shape[0], 16)
-    xs = rng.integers(0, pixels.shape[1], 16)
-    pixels[ys, xs, rng.integers(0, 3, 16)] ^= 1
-    served = Image.fromarray(pixels)
-    if banded is not None:
-        _BANDED_ORIGIN[id(served)] = (banded, band, pixels[rows].copy())
-        weakref.finalize(served, _BANDED_ORIGIN.pop, id(served), None)
-    return served
+    _nonce(pixels, np.random.default_rng(secrets.randbits(64)))
+    return Image.fromarray(pixels)
 
 
 class ServedFiles:
     """Served images as fast-compressed PNG files, for web servers that send files rather than encode images.
 
-    A served image is new on every serve (see :func:`anonymise`), so its encoding is paid every time: zlib at
-    level 1 with run-length matching encodes several times faster than the default level 6, still lossless.
+    A served image is new on every serve (see :func:`anonymise`), so its encoding is paid every time. A
+    :func:`served_copy` brings its file's bytes along; any other image is encoded with zlib at level 1 and
+    run-length matching, several times faster than the default level 6, still lossless.
     Files older than ``keep_seconds`` are deleted as new ones are written (the web server copies them first).
 
     Args:
@@ -225,10 +231,9 @@ class ServedFiles:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{secrets.token_hex(12)}.png"
-        origin = _BANDED_ORIGIN.get(id(image))
-        banded = None if origin is None else origin[0]()
-        if banded is not None and banded.size == image.size:  # its nonce is in one band: compress that band only
-            self._save(path, banded.png(*origin[1:]))
+        data = _SERVED_PNG.get(id(image))
+        if data is not None:  # a served copy: its file is made already
+            self._save(path, data)
             return str(path)
         # OpenCV's PNG writer, zlib level 1 with the run-length strategy: on 768 px photo-like images about 8x
         # faster than Pillow's default (level 6, which web frameworks use) and smaller than Pillow at level 1

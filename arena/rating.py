@@ -55,18 +55,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import ndtri
 
 from arena import bt_solver
 from arena.battle_table import OUTCOMES, WINNERS, Battles, Outcome, parse_record
 from arena.bt_solver import ELO_PER_NAT
 
 __all__ = ("OUTCOMES", "WINNERS", "Battles", "CiMethod", "Fit", "Outcome", "PositionBias", "Problem", "TiesMode",
-           "battle_count_matrix", "fit", "online_elo", "parse_record", "position_bias", "problem_for",
-           "rank_upper_bound", "to_ratings", "win_rate_matrix")
+           "battle_count_matrix", "fit", "normal_quantile", "online_elo", "parse_record", "position_bias",
+           "problem_for", "rank_upper_bound", "to_ratings", "win_rate_matrix")
 
 TiesMode = Literal["fastchat", "davidson"]
 CiMethod = Literal["bootstrap", "sandwich"]
@@ -138,6 +138,11 @@ class Problem:
     design: bt_solver.PairDesign
     counts: np.ndarray  # (3, P)
     model: bt_solver.PairModel
+
+
+def normal_quantile(q: float) -> float:
+    """The standard normal quantile (the standard library's: the interval code needs one scalar per board)."""
+    return NormalDist().inv_cdf(q)
 
 
 def problem_for(battles: Battles, ties: str) -> Problem:
@@ -261,7 +266,7 @@ def position_bias(battles: Battles, level: float = 0.95) -> PositionBias:
     design = bt_solver.PairDesign(m, (keys // m).astype(np.intp), (keys % m).astype(np.intp), np.ones(len(keys)))
     params = bt_solver.newton(design, counts, "bt").params[0]
     se = math.sqrt(max(bt_solver.sandwich_covariance(params, design, counts, "bt")[-1, -1], 0.0))
-    half = float(ndtri(0.5 + level / 2.0)) * se * ELO_PER_NAT
+    half = float(normal_quantile(0.5 + level / 2.0)) * se * ELO_PER_NAT
     elo = float(params[-1] * ELO_PER_NAT)
     return PositionBias(**{**asdict(stats), "elo": elo, "ci_low": elo - half, "ci_high": elo + half})
 

@@ -30,7 +30,7 @@ from PIL import Image
 from arena import export, quality
 from arena.battle_import_parse import parse_fastchat_file
 from arena.live_board import BOOTSTRAP_EVERY, LiveBoards
-from arena.media import ImageStore, ServedFiles, anonymise, common_size, degrade
+from arena.media import ImageStore, ServedFiles, common_size, degrade, served_copy
 from arena.pool_import import scan_pool
 from arena.sampler import plan_battle
 from arena.schema import Battle, ItemRecord, Session
@@ -460,17 +460,14 @@ class LabelingService:
         # 1. one display size for both sides, from the stored sizes (images come from the decoded-image cache)
         size = common_size(self.images.size_of(battle.left_image), self.images.size_of(battle.right_image),
                            self.display_size)
-        # 2. both sides at that size (cached too), each with a fresh nonce
-        left = anonymise(self.images.open(battle.left_image, size, copy=False), size,
-                         partial(self.images.banded, battle.left_image, size))
-        right = anonymise(self.images.open(battle.right_image, size, copy=False), size,
-                          partial(self.images.banded, battle.right_image, size))
+        # 2. both sides at that size (kept as compressed bands), each a copy with a fresh nonce
+        left = served_copy(self.images.banded(battle.left_image, size))
+        right = served_copy(self.images.banded(battle.right_image, size))
         input_image = None
         if item.get("input_image"):
             stored = self.images.size_of(item["input_image"])
             shown = common_size(stored, stored, self.display_size)
-            input_image = anonymise(self.images.open(item["input_image"], shown, copy=False), shown,
-                                    partial(self.images.banded, item["input_image"], shown))
+            input_image = served_copy(self.images.banded(item["input_image"], shown))
         return ServedBattle(
             battle_id=battle.id, prompt=item["prompt"], criteria=list(session.config["criteria"]),
             outcomes=list(session.config["outcomes"]), left=left, right=right, input_image=input_image,

@@ -128,11 +128,14 @@ def next_from_form(ctx: AppContext, session: str, annotator: str, group: str,
         reveal = stored.config.get("reveal") == "after_vote" or (
             stored.config.get("reveal") == "after_session" and over.state in ("closed", "complete"))
         return nothing_on_screen(over_message(over, stats, reveal))
-    return battle_on_screen(served, standing)
+    return battle_on_screen(served, standing, served.files(ctx.arena.served_files))
 
 
-def battle_on_screen(served: Any, standing: views.Standing) -> list[Any]:
-    """A served pair: its id, prompt, progress, A and B, the input, criteria, live vote buttons, Next off."""
+def battle_on_screen(served: Any, standing: views.Standing, files: tuple[str | None, ...]) -> list[Any]:
+    """A served pair: its id, prompt, progress, A and B, the input, criteria, live vote buttons, Next off.
+
+    ``files`` are the served images as PNG files (A, B, input): shown as they are, never encoded again.
+    """
     public = served.public()
     names = public["criteria"]
     radios = [gr.Radio(label=criterion_label(names[i]), value=None, visible=True, interactive=True)
@@ -140,9 +143,9 @@ def battle_on_screen(served: Any, standing: views.Standing) -> list[Any]:
     buttons = [gr.Button(visible=value in public["outcomes"], interactive=True) for value, _ in OUTCOME_BUTTONS]
     prompt = f"**{tr('arena.prompt')}** {public['prompt']}"
     return ["", public["battle_id"], prompt, progress_line(standing),
-            gr.Image(value=served.left, label="A", elem_classes=[], visible=True),
-            gr.Image(value=served.right, label="B", elem_classes=[], visible=True),
-            gr.Image(value=served.input_image, visible=served.input_image is not None), names, *radios, *buttons,
+            gr.Image(value=files[0], label="A", elem_classes=[], visible=True),
+            gr.Image(value=files[1], label="B", elem_classes=[], visible=True),
+            gr.Image(value=files[2], visible=files[2] is not None), names, *radios, *buttons,
             gr.Button(interactive=False)]
 
 

@@ -7,6 +7,7 @@ import os
 import random
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,37 @@ def test_group_commit_answers_after_commit_and_isolates_failures(tmp_path: Path)
     assert names == {f"s{k}" for k in range(12) if k != 3}
     assert writer.writes == 12 and writer.groups <= 12
     writer.close()
+    store.close()
+
+
+def test_a_failing_write_in_a_group_is_rolled_back_alone(url: str, tmp_path: Path) -> None:
+    """A group runs without savepoints; one failing write makes it run again with each write isolated."""
+    store = ArenaStore(url, tmp_path / "img")
+    writer = GroupCommit(store.engine)
+    calls: list[str] = []
+
+    def work(name: str, value: bytes, fail: bool = False):
+        def write(db):
+            calls.append(name)
+            db.execute(insert(secrets).values(name=name, value=value))
+            if fail:
+                raise InvalidInput("value", f"{name} refused after its insert")
+            return name
+        return write
+
+    group = [(work("g1", b"a"), Future()), (work("g2", b"b", fail=True), Future()), (work("g3", b"c"), Future())]
+    writer._commit(group)
+    assert [f.result() for f in (group[0][1], group[2][1])] == ["g1", "g3"]
+    with pytest.raises(InvalidInput, match="g2 refused"):
+        group[1][1].result()
+    assert calls == ["g1", "g2", "g1", "g2", "g3"]  # the optimistic run stopped at g2; then each write isolated
+    alone = [(work("g4", b"d", fail=True), Future())]
+    writer._commit(alone)
+    with pytest.raises(InvalidInput, match="g4 refused"):
+        alone[0][1].result()
+    with store.engine.connect() as db:
+        assert set(db.execute(select(secrets.c.name).where(secrets.c.name.like("g%"))).scalars()) == {"g1", "g3"}
+    assert writer.groups == 1 and writer.writes == 4
     store.close()
 
 
