@@ -8,14 +8,13 @@ import random
 import secrets
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, PngImagePlugin
 
 from arena.banded_png import BandedPng
 
@@ -160,10 +159,6 @@ class ImageStore:
             tmp.replace(path)  # atomic: a half-written image is never served
 
 
-# Served copies made by served_copy: id(image) -> its PNG file's bytes (entries leave with their image).
-_SERVED_PNG: dict[int, bytes] = {}
-
-
 def _nonce(rows: np.ndarray, rng: np.random.Generator) -> None:
     """Flip the least significant bit of 16 random channel values of ``rows`` (``(n, W, 3)``) in place."""
     ys = rng.integers(0, rows.shape[0], 16)
@@ -171,7 +166,19 @@ def _nonce(rows: np.ndarray, rng: np.random.Generator) -> None:
     rows[ys, xs, rng.integers(0, 3, 16)] ^= 1
 
 
-def served_copy(banded: BandedPng) -> Image.Image:
+class ServedPng(PngImagePlugin.PngImageFile):
+    """A served copy: a PNG image decoded only if its pixels are read, carrying its file's bytes.
+
+    Args:
+        data: the PNG file.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data))
+        self.png_bytes = data
+
+
+def served_copy(banded: BandedPng) -> ServedPng:
     """A served copy of a stored image with a fresh nonce (see :func:`anonymise`), made from its bands.
 
     Only one band is inflated, nonced and compressed again (about a millisecond for 768 px, where decoding the
@@ -182,11 +189,7 @@ def served_copy(banded: BandedPng) -> Image.Image:
     band = int(rng.integers(0, len(banded.bands)))
     rows = np.array(banded.band_pixels(band))
     _nonce(rows, rng)
-    data = banded.png(band, rows)
-    image = Image.open(io.BytesIO(data))
-    _SERVED_PNG[id(image)] = data
-    weakref.finalize(image, _SERVED_PNG.pop, id(image), None)
-    return image
+    return ServedPng(banded.png(band, rows))
 
 
 def anonymise(image: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -231,9 +234,8 @@ class ServedFiles:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{secrets.token_hex(12)}.png"
-        data = _SERVED_PNG.get(id(image))
-        if data is not None:  # a served copy: its file is made already
-            self._save(path, data)
+        if isinstance(image, ServedPng):  # its file is made already
+            self._save(path, image.png_bytes)
             return str(path)
         # OpenCV's PNG writer, zlib level 1 with the run-length strategy: on 768 px photo-like images about 8x
         # faster than Pillow's default (level 6, which web frameworks use) and smaller than Pillow at level 1

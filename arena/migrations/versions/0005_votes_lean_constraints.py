@@ -9,6 +9,8 @@ Revises: 0004
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 # SQLite's foreign keys have no names: batch mode names the reflected ones by this convention so one can be dropped.
-NAMING = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
+NAMING = MappingProxyType({"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"})
 SQLITE_SESSION_KEY = "fk_votes_session_id_sessions"
 POSTGRES_SESSION_KEY = "votes_session_id_fkey"  # PostgreSQL's own name for the key 0001 created
 
@@ -36,7 +38,7 @@ def upgrade() -> None:
         return
     # On SQLite, batch mode copies the table with its rows (the only way to drop a constraint there); on PostgreSQL
     # these are plain ALTER TABLE ... DROP CONSTRAINT.
-    with op.batch_alter_table("votes", naming_convention=NAMING) as batch:
+    with op.batch_alter_table("votes", naming_convention=dict(NAMING)) as batch:
         if pair:
             batch.drop_constraint("one_vote_per_annotator_and_battle", type_="unique")
         for key in keys:
@@ -46,7 +48,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     op.create_index("vote_session", "votes", ["session_id"])
-    with op.batch_alter_table("votes", naming_convention=NAMING) as batch:
+    with op.batch_alter_table("votes", naming_convention=dict(NAMING)) as batch:
         batch.create_unique_constraint("one_vote_per_annotator_and_battle", ["battle_id", "annotator_id"])
         batch.create_foreign_key(SQLITE_SESSION_KEY if sqlite else POSTGRES_SESSION_KEY, "sessions",
                                  ["session_id"], ["id"])
