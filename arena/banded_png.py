@@ -82,13 +82,6 @@ class BandedPng:
         self._head = _SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
         self.nbytes = sum(len(band) for band in self.bands)
 
-    def pixels(self) -> np.ndarray:
-        """The image as ``(H, W, 3)`` uint8 RGB (inflated and unfiltered)."""
-        width, height = self.size
-        raw = zlib.decompressobj(-15).decompress(b"".join(self.bands))
-        rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, 3 * width + 1)[:, 1:].reshape(height, width, 3)
-        return np.cumsum(rows, axis=1, dtype=np.uint8)  # undoes Sub: a running sum per channel, modulo 256
-
     def band_pixels(self, band: int) -> np.ndarray:
         """Band ``band``'s rows as ``(n, W, 3)`` uint8 RGB (inflating that band only)."""
         width = self.size[0]

@@ -27,7 +27,7 @@ from typing import Any, overload
 import numpy as np
 
 from arena import export
-from arena.battle_io import _integers
+from arena.battle_io import arrow_integers
 
 _EXACT_FLOAT = 2.0 ** 53  # beyond this an integer tstamp read as a float may differ from the exact parser's int
 
@@ -186,7 +186,7 @@ def _checked_columns(table: Any, pseudonym: Callable[[str], str] | None) -> dict
     stripped = np.array([name.strip() for name in names], dtype=object)
     if not all(stripped):
         return None
-    index = _integers(both.indices)
+    index = arrow_integers(both.indices)
     if np.any(index[:n] == index[n:]):  # compared before stripping, as the exact parser does
         return None
     winners = pc.dictionary_encode(winner).combine_chunks()
@@ -195,11 +195,9 @@ def _checked_columns(table: Any, pseudonym: Callable[[str], str] | None) -> dict
         return None
     outcomes = np.array([export.WINNER_TO_OUTCOME[kind] for kind in kinds], dtype=object)
     judges = pc.dictionary_encode(table.column("judge"), null_encoding="encode").combine_chunks()
-    who: dict[str, str] = {}
-    for judge in (name or "anonymous" for name in judges.dictionary.to_pylist()):
-        if judge not in who:
-            who[judge] = pseudonym(judge) if pseudonym else export.default_pseudonym(judge)
-    annotators = np.array([who[name or "anonymous"] for name in judges.dictionary.to_pylist()], dtype=object)
+    labels = [name or "anonymous" for name in judges.dictionary.to_pylist()]
+    hashed = {label: (pseudonym or export.default_pseudonym)(label) for label in set(labels)}
+    annotators = np.array([hashed[label] for label in labels], dtype=object)
     stamps = _floats(table.column("tstamp").combine_chunks())
     given = stamps[~np.isnan(stamps)]
     if given.size and not (np.all(np.isfinite(given)) and np.abs(given).max() < _EXACT_FLOAT):
@@ -207,8 +205,8 @@ def _checked_columns(table: Any, pseudonym: Callable[[str], str] | None) -> dict
     if np.isnan(stamps).sum() != table.column("tstamp").null_count:  # a NaN in the file itself
         return None
     return {"left_model": stripped[index[:n]].tolist(), "right_model": stripped[index[n:]].tolist(),
-            "outcome": outcomes[_integers(winners.indices)].tolist(),
-            "annotator_id": annotators[_integers(judges.indices)].tolist(), "tstamp": stamps}
+            "outcome": outcomes[arrow_integers(winners.indices)].tolist(),
+            "annotator_id": annotators[arrow_integers(judges.indices)].tolist(), "tstamp": stamps}
 
 
 def _floats(array: Any) -> np.ndarray:

@@ -94,7 +94,7 @@ def _columnar(source: Any) -> Battles | None:
         if column.null_count:
             return None
     for column in (model_a, model_b):
-        # (min == 0 rather than equal(..., 0): a Python scalar argument makes pyarrow import pandas, see _integers)
+        # (min == 0, not equal(..., 0): a Python scalar argument makes pyarrow import pandas, see arrow_integers)
         if pc.min(pc.utf8_length(pc.utf8_trim_whitespace(column))).as_py() == 0:
             return None
     # Outcomes: the few distinct winner strings mapped once.
@@ -102,7 +102,7 @@ def _columnar(source: Any) -> Battles | None:
     kinds = winners.dictionary.to_pylist()
     if any(k not in OUTCOMES for k in kinds):
         return None
-    outcome = np.array([OUTCOMES[k] for k in kinds], dtype=np.int8)[_integers(winners.indices)]
+    outcome = np.array([OUTCOMES[k] for k in kinds], dtype=np.int8)[arrow_integers(winners.indices)]
     # Screen side, when the file records it.
     side = table.column("a_on_left")
     sides = known = None
@@ -138,13 +138,13 @@ def battles_from_columns(model_a: Any, model_b: Any, outcome: np.ndarray, a_on_l
     order = np.argsort(names)
     rank = np.empty(len(order), dtype=np.intp)
     rank[order] = np.arange(len(order))
-    index = rank[_integers(both.indices)]
+    index = rank[arrow_integers(both.indices)]
     if len(index) != 2 * n:
         raise ValueError("model_a, model_b and outcome must have the same length")
     return Battles(tuple(str(m) for m in names[order]), index[:n], index[n:], outcome, a_on_left, side_known)
 
 
-def _integers(array: Any) -> np.ndarray:
+def arrow_integers(array: Any) -> np.ndarray:
     """A null-free Arrow integer array as a numpy view of its data buffer.
 
     ``Array.to_numpy`` would do, but its first call imports pandas (about a quarter of a second, an eighth of the

@@ -17,7 +17,7 @@ import gc
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 from typing import Any
@@ -102,11 +102,12 @@ def _import(store: Any, session: dict[str, Any], table: BattleColumns) -> int:
                                                                table.left_model, table.right_model, table.outcome))
     criteria = (by_id([_json(c) for c in table.criteria]) if table.criteria is not None
                 else repeat("{}", n))
-    times = served[order].tolist()
+    served_by_id = served[order]
+    times = served_by_id.tolist()
     names = sorted(set(table.left_model) | set(table.right_model))
     # the rating log (countable votes) in its key order: serving time, then battle id (a stable sort of the id order)
     counted = np.flatnonzero([o in RATING_CODES for o in outcome])
-    by_time = counted[np.argsort(served[order][counted], kind="stable")]
+    by_time = counted[np.argsort(served_by_id[counted], kind="stable")]
 
     def by_time_order(column: Sequence[Any]) -> list[Any]:
         return np.array(column, dtype=object)[by_time].tolist()
@@ -118,33 +119,17 @@ def _import(store: Any, session: dict[str, Any], table: BattleColumns) -> int:
         index = store._register_models(db, session_id, names)
         bulk_insert(db, annotators, ("session_id", "id", "group_name", "excluded", "created_at", "n_votes"),
                     [(session_id, who, group, False, now, cast[who]) for who, group in people.items()])
-        stream_insert(db, battles, ("id", "session_id", "annotator_id", "kind", "left_model", "right_model",
-                                    "served_at"),
-                      zip(ids, repeat(session_id), annotator, repeat("imported"), left, right, times, strict=False))
-        stream_insert(db, votes, ("battle_id", "session_id", "annotator_id", "outcome", "criteria", "created_at"),
-                      zip(ids, repeat(session_id), annotator, outcome, criteria, times, strict=False))
+        bulk_insert(db, battles, ("id", "session_id", "annotator_id", "kind", "left_model", "right_model",
+                                  "served_at"),
+                    zip(ids, repeat(session_id), annotator, repeat("imported"), left, right, times, strict=False))
+        bulk_insert(db, votes, ("battle_id", "session_id", "annotator_id", "outcome", "criteria", "created_at"),
+                    zip(ids, repeat(session_id), annotator, outcome, criteria, times, strict=False))
         a, b = ([index[name] for name in column] for column in (left, right))
-        stream_insert(db, rating_log, ("session_id", "seq", "battle_id", "a", "b", "code", "annotator_id"),
-                      zip(repeat(session_id), served[order][by_time].tolist(), by_time_order(ids), by_time_order(a),
-                          by_time_order(b), by_time_order([RATING_CODES.get(o) for o in outcome]),
-                          by_time_order(annotator), strict=False))
+        bulk_insert(db, rating_log, ("session_id", "seq", "battle_id", "a", "b", "code", "annotator_id"),
+                    zip(repeat(session_id), served_by_id[by_time].tolist(), by_time_order(ids), by_time_order(a),
+                        by_time_order(b), by_time_order([RATING_CODES.get(o) for o in outcome]),
+                        by_time_order(annotator), strict=False))
     return n
-
-
-def stream_insert(db: Connection, table: Any, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """``arena.db.bulk_insert`` for rows made on demand (COPY on PostgreSQL, ``executemany`` on SQLite)."""
-    driver = db.connection.driver_connection
-    names = ", ".join(columns)
-    if db.dialect.name == "postgresql":
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    cursor = driver.cursor()
-    try:
-        cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
-    finally:
-        cursor.close()
 
 
 def _json(criteria: dict[str, Any]) -> str:

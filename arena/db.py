@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -48,15 +48,14 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def bulk_insert(db: Connection, table: Any, columns: Sequence[str], rows: list[tuple]) -> None:
+def bulk_insert(db: Connection, table: Any, columns: Sequence[str], rows: Iterable[tuple]) -> None:
     """Insert many rows inside the current transaction at the driver's full speed.
 
     SQLAlchemy's per-row parameter processing costs more than the database's own work at a million rows, so this
-    goes to the driver: PostgreSQL's COPY (psycopg), or SQLite's ``executemany`` with plain tuples. JSON columns
-    must already be JSON text.
+    goes to the driver: PostgreSQL's COPY (psycopg), or SQLite's ``executemany`` with plain tuples. ``rows`` may be
+    a generator: on PostgreSQL they are then made while the server works through the ones sent before. JSON
+    columns must already be JSON text.
     """
-    if not rows:
-        return
     driver = db.connection.driver_connection
     names = ", ".join(columns)
     if db.dialect.name == "postgresql":

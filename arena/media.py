@@ -103,22 +103,17 @@ class ImageStore:
             if image is not None:
                 self._decoded.move_to_end(key)
         if image is None:
-            with self._lock:
-                banded = self._banded.get(key) if size else None
-            if banded is not None:  # inflating the kept bands is a few times faster than decoding the file
-                image = Image.fromarray(banded.pixels())
-            elif size is None:
-                with Image.open(self.path(name)) as stored:
-                    image = stored.convert("RGB")
-            else:
-                image = self.open(name, copy=False)
-                if image.size != key[1]:
-                    image = image.resize(key[1], Image.Resampling.LANCZOS)
+            image = self._decode(name, size)
             with self._lock:
                 self._decoded[key] = image
                 while len(self._decoded) > self.cache_images:
                     self._decoded.popitem(last=False)
         return image.copy() if copy else image
+
+    def _decode(self, name: str, size: tuple[int, int] | None) -> Image.Image:
+        with Image.open(self.path(name)) as stored:
+            image = stored.convert("RGB")
+        return image if size is None or image.size == tuple(size) else image.resize(size, Image.Resampling.LANCZOS)
 
     def size_of(self, name: str) -> tuple[int, int]:
         """``(width, height)`` of a stored image, from its header (no decoding)."""
@@ -140,7 +135,8 @@ class ImageStore:
             if banded is not None:
                 self._banded.move_to_end(key)
                 return banded
-        banded = BandedPng(np.asarray(self.open(name, size, copy=False).convert("RGB")))
+        # decoded outside the decoded-image LRU: once the bands are kept, serving never needs the pixels again
+        banded = BandedPng(np.asarray(self._decode(name, size)))
         with self._lock:
             if key not in self._banded:
                 self._banded[key] = banded
@@ -179,11 +175,13 @@ class ServedPng(PngImagePlugin.PngImageFile):
 
 
 def served_copy(banded: BandedPng) -> ServedPng:
-    """A served copy of a stored image with a fresh nonce (see :func:`anonymise`), made from its bands.
+    """A served copy of a stored image, made from its bands, with a fresh invisible nonce and no metadata.
 
-    Only one band is inflated, nonced and compressed again (about a millisecond for 768 px, where decoding the
-    stored file and encoding the served one took 35 ms). The copy is a lazily decoded PNG: its pixels are decoded
-    only if something reads them (the labeling tab); :meth:`ServedFiles.write` writes its bytes as they are.
+    The nonce (the least significant bit of 16 random channel values flipped) makes the served bytes, and so any
+    content hash in a URL, differ on every serve: an annotator cannot recognise a model's image from an earlier
+    reveal. Only one band is inflated, nonced and compressed again (about a millisecond for 768 px, where decoding
+    the stored file and encoding the served one took 35 ms). The copy is a lazily decoded PNG: its pixels are
+    decoded only if something reads them; :meth:`ServedFiles.write` writes its bytes as they are.
     """
     rng = np.random.default_rng(secrets.randbits(64))
     band = int(rng.integers(0, len(banded.bands)))
@@ -192,28 +190,11 @@ def served_copy(banded: BandedPng) -> ServedPng:
     return ServedPng(banded.png(band, rows))
 
 
-def anonymise(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """A fresh RGB image of exactly ``size``, without metadata, with an invisible per-serve nonce.
-
-    The nonce (the least significant bit of a few random pixels flipped) makes the served bytes, and so any content
-    hash in a URL, differ on every serve: an annotator cannot recognise a model's image from an earlier reveal.
-    Labeling sessions serve :func:`served_copy` instead, the same from a stored image's compressed bands.
-    """
-    image = image.convert("RGB") if image.mode != "RGB" else image
-    if image.size != tuple(size):
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    pixels = np.array(image, dtype=np.uint8)  # a copy: the nonce never touches the caller's image
-    _nonce(pixels, np.random.default_rng(secrets.randbits(64)))
-    return Image.fromarray(pixels)
-
-
 class ServedFiles:
-    """Served images as fast-compressed PNG files, for web servers that send files rather than encode images.
+    """Served copies (:func:`served_copy`) as PNG files, for web servers that send files rather than encode images.
 
-    A served image is new on every serve (see :func:`anonymise`), so its encoding is paid every time. A
-    :func:`served_copy` brings its file's bytes along; any other image is encoded with zlib at level 1 and
-    run-length matching, several times faster than the default level 6, still lossless.
-    Files older than ``keep_seconds`` are deleted as new ones are written (the web server copies them first).
+    Each copy brings its file's bytes along, so writing one encodes nothing. Files older than ``keep_seconds`` are
+    deleted as new ones are written (the web server copies them first).
 
     Args:
         folder: where the files go.
@@ -226,37 +207,21 @@ class ServedFiles:
         self._written = 0
         self._lock = threading.Lock()
 
-    def write(self, image: Image.Image | None) -> str | None:
-        """The image as a new PNG file; returns its path (None for None)."""
+    def write(self, image: ServedPng | None) -> str | None:
+        """The served copy as a new PNG file; returns its path (None for None)."""
         if image is None:
             return None
-        import cv2  # imported on first serve: a heavy import the rest of the arena does not need
-
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{secrets.token_hex(12)}.png"
-        if isinstance(image, ServedPng):  # its file is made already
-            self._save(path, image.png_bytes)
-            return str(path)
-        # OpenCV's PNG writer, zlib level 1 with the run-length strategy: on 768 px photo-like images about 8x
-        # faster than Pillow's default (level 6, which web frameworks use) and smaller than Pillow at level 1
-        # (bench/vote_ingestion.py); still lossless.
-        bgr = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR)
-        ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1,
-                                              cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
-        if not ok:
-            raise OSError("could not encode a served image as PNG")
-        self._save(path, data.tobytes())
-        return str(path)
-
-    def _save(self, path: Path, data: bytes) -> None:
         tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
+        tmp.write_bytes(image.png_bytes)
         tmp.replace(path)  # a reader never sees half a file
         with self._lock:
             self._written += 1
             prune = self._written % 256 == 0
         if prune:
             self._prune()
+        return str(path)
 
     def _prune(self) -> None:
         cutoff = time.time() - self.keep_seconds

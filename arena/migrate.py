@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, inspect, text
 
@@ -17,14 +18,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_ID = 718_281_828  # the advisory lock replicas queue on while one of them migrates
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database to the latest revision (creating it when empty)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision``, by default the latest (creating it when empty)."""
     from alembic import command
-    from alembic.config import Config
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on every start-up say nothing useful
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
@@ -32,7 +30,17 @@ def upgrade(engine: Engine) -> None:
         tables = set(inspect(connection).get_table_names())
         if "alembic_version" not in tables and "sessions" in tables:
             command.stamp(config, "0002" if "admin_audit" in tables else "0001")
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
+
+
+def alembic_config() -> Any:
+    """Alembic's configuration for the store's migrations (the connection goes in ``attributes["connection"]``)."""
+    from alembic.config import Config
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on every start-up say nothing useful
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
 
 
 def current(engine: Engine) -> str | None:

@@ -266,7 +266,7 @@ def position_bias(battles: Battles, level: float = 0.95) -> PositionBias:
     design = bt_solver.PairDesign(m, (keys // m).astype(np.intp), (keys % m).astype(np.intp), np.ones(len(keys)))
     params = bt_solver.newton(design, counts, "bt").params[0]
     se = math.sqrt(max(bt_solver.sandwich_covariance(params, design, counts, "bt")[-1, -1], 0.0))
-    half = float(normal_quantile(0.5 + level / 2.0)) * se * ELO_PER_NAT
+    half = normal_quantile(0.5 + level / 2.0) * se * ELO_PER_NAT
     elo = float(params[-1] * ELO_PER_NAT)
     return PositionBias(**{**asdict(stats), "elo": elo, "ci_low": elo - half, "ci_high": elo + half})
 

@@ -12,9 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from PIL import Image
-
-from arena.media import ServedFiles
+from arena.media import ServedFiles, ServedPng
 from arena.sampler import Plan, SamplerInput, unit
 from arena.schema import CRITERION_CHOICES
 from backends.core.errors import InvalidInput
@@ -40,9 +38,9 @@ class ServedBattle:
     prompt: str
     criteria: list[str]
     outcomes: list[str]
-    left: Image.Image | None
-    right: Image.Image | None
-    input_image: Image.Image | None = None
+    left: ServedPng | None
+    right: ServedPng | None
+    input_image: ServedPng | None = None
     progress: dict[str, int] = field(default_factory=dict)
     message: str = ""
 

@@ -23,17 +23,22 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def database_url(kind: str, tmp_path: Path) -> str:
+    """A fresh database of ``kind`` (``sqlite`` or ``postgresql``, the scratch one STUDIO_TEST_DATABASE_URL names,
+    emptied); the test is skipped when there is none."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'arena.db'}"
+    url = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
+    if not url:
+        pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
+    reset_postgres(url)
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def service(request: pytest.FixtureRequest, tmp_path: Path) -> LabelingService:
     """The service on SQLite, and on PostgreSQL when STUDIO_TEST_DATABASE_URL names a scratch database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'arena.db'}"
-    else:
-        url = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
-        if not url:
-            pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
-        reset_postgres(url)
-    store = ArenaStore(url, tmp_path / "images")
+    store = ArenaStore(database_url(request.param, tmp_path), tmp_path / "images")
     yield LabelingService(store, b"k" * 32, ADMIN, rng=random.Random(7), pool_roots=(tmp_path,))
     store.close()
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from arena.banded_png import BAND_ROWS, BandedPng, _adler_combine
-from arena.media import ImageStore, ServedFiles, anonymise, served_copy
+from arena.media import ImageStore, ServedFiles, served_copy
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -26,12 +26,13 @@ def test_a_banded_png_decodes_to_its_pixels_and_any_band_can_be_replaced(shape: 
     pixels = rng.integers(0, 256, shape, dtype=np.uint8)
     banded = BandedPng(pixels)
     assert banded.size == (shape[1], shape[0]) and len(banded.bands) == -(-shape[0] // BAND_ROWS)
-    assert np.array_equal(decode(banded.png()), pixels) and np.array_equal(banded.pixels(), pixels)
+    assert np.array_equal(decode(banded.png()), pixels)
     for band in range(len(banded.bands)):
         rows = pixels[banded.band_rows(band)].copy()
         rows[-1, -1] ^= 0xFF
         expected = pixels.copy()
         expected[banded.band_rows(band)] = rows
+        assert np.array_equal(banded.band_pixels(band), pixels[banded.band_rows(band)])
         assert np.array_equal(decode(banded.png(band, rows)), expected)  # PIL checks the CRCs and zlib the Adler-32
     assert np.array_equal(decode(banded.png()), pixels)  # replacing a band never changes the kept image
 
@@ -69,9 +70,7 @@ def test_a_served_copy_is_its_file_and_differs_on_every_serve(tmp_path: Path) ->
         assert changed.max() // BAND_ROWS == changed.min() // BAND_ROWS  # the nonce sits in one band
         contents.append(data)
     assert len(set(contents)) == len(contents)
-    # Any other image is encoded in full, with the same guarantees.
-    plain = anonymise(store.open(name), (90, 70))
-    assert np.array_equal(decode(Path(served.write(plain)).read_bytes()), np.asarray(plain))
+    assert served.write(None) is None
 
 
 def test_the_banded_cache_is_bounded_by_bytes(tmp_path: Path) -> None:

@@ -5,13 +5,11 @@ place."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +18,7 @@ from arena.battle_import_parse import BattleColumns, parse_columnar, parse_fastc
 from arena.sessions import LabelingService
 from arena.store import ArenaStore
 from backends.core.errors import InvalidInput
-from tests.arena.conftest import reset_postgres
+from tests.arena.conftest import database_url
 from tests.arena.pools import ADMIN
 
 
@@ -157,23 +155,12 @@ def test_an_imported_file_stores_the_line_parsers_battles(service: LabelingServi
         service.import_battles(ADMIN, path, "again")
 
 
-def _database(kind: str, tmp_path: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'arena.db'}"
-    url = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
-    if not url:
-        pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
-    reset_postgres(url)
-    return url
-
-
-def _migrate(url: str, revision: str, down: bool = False) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+def _downgrade(url: str, revision: str) -> None:
+    config = migrate.alembic_config()
     engine = create_engine(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
+        command.downgrade(config, revision)
     engine.dispose()
 
 
@@ -188,8 +175,10 @@ def _vote_constraints(url: str) -> tuple[set, set]:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_migration_0005_drops_the_redundant_vote_constraints_in_place(kind: str, tmp_path: Path) -> None:
-    url = _database(kind, tmp_path)
-    _migrate(url, "0004")
+    url = database_url(kind, tmp_path)
+    engine = create_engine(url)
+    migrate.upgrade(engine, "0004")
+    engine.dispose()
     assert _vote_constraints(url) == ({"one_vote_per_battle", "one_vote_per_annotator_and_battle"},
                                       {("battle_id",), ("session_id",)})
     engine = create_engine(url)
@@ -214,7 +203,7 @@ def test_migration_0005_drops_the_redundant_vote_constraints_in_place(kind: str,
             db.execute(text("INSERT INTO votes (battle_id, session_id, annotator_id, outcome, criteria, "
                             f"created_at) VALUES ('{battle}', 's', 'a', '{outcome}', '{{}}', 3)"))
     store.close()
-    _migrate(url, "0004", down=True)
+    _downgrade(url, "0004")
     assert _vote_constraints(url) == ({"one_vote_per_battle", "one_vote_per_annotator_and_battle"},
                                       {("battle_id",), ("session_id",)})
     restored = {i["name"] for i in inspect(create_engine(url)).get_indexes("votes")}

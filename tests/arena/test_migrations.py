@@ -3,7 +3,6 @@ leaderboard reads agrees with the votes themselves."""
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -18,20 +17,10 @@ from arena.battle_io import battles_from_columns
 from arena.schema import metadata
 from arena.sessions import LabelingService, SessionConfig
 from arena.store import ArenaStore
-from tests.arena.conftest import reset_postgres
+from tests.arena.conftest import database_url
 from tests.arena.pools import ADMIN, make_pool
 
 WINNER = {"left": 0, "right": 1, "both_good": 2, "both_bad": 3}
-
-
-def _database(kind: str, tmp_path: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'arena.db'}"
-    url = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
-    if not url:
-        pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
-    reset_postgres(url)
-    return url
 
 
 def _labelled(service: LabelingService, tmp_path: Path, votes: int = 40, seed: int = 3) -> str:
@@ -93,7 +82,7 @@ def test_a_failed_vote_leaves_no_rating_row(service: LabelingService, pool_sessi
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_database_from_before_the_migrations_is_upgraded_in_place(kind: str, tmp_path: Path) -> None:
-    url = _database(kind, tmp_path)
+    url = database_url(kind, tmp_path)
     service = LabelingService(ArenaStore(url, tmp_path / "images"), b"k" * 32, ADMIN, rng=random.Random(1),
                               pool_roots=(tmp_path,))
     session_id = _labelled(service, tmp_path)
@@ -128,7 +117,7 @@ def test_a_database_from_before_the_migrations_is_upgraded_in_place(kind: str, t
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_the_migrations_build_exactly_the_schema_in_code(kind: str, tmp_path: Path) -> None:
-    url = _database(kind, tmp_path)
+    url = database_url(kind, tmp_path)
     store = ArenaStore(url, tmp_path / "images")
     with store.engine.connect() as db:
         differences = compare_metadata(MigrationContext.configure(db), metadata)

@@ -3,7 +3,6 @@ never holds two open battles, and the rate limit holds across replicas."""
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -18,19 +17,13 @@ from arena.schema import Battle, battles, secrets
 from arena.sessions import LabelingService, SessionConfig
 from arena.store import ArenaStore
 from backends.core.errors import InvalidInput
-from tests.arena.conftest import reset_postgres
+from tests.arena.conftest import database_url
 from tests.arena.pools import ADMIN, make_pool
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'arena.db'}"
-    found = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
-    if not found:
-        pytest.skip("set STUDIO_TEST_DATABASE_URL=postgresql+psycopg://... to run the store on PostgreSQL")
-    reset_postgres(found)
-    return found
+    return database_url(request.param, tmp_path)
 
 
 def replicas(url: str, tmp_path: Path) -> tuple[LabelingService, LabelingService, str]:
