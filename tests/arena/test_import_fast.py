@@ -1,20 +1,22 @@
 """Importing battle files fast: the columnar parser returns exactly what the line-by-line one does or steps aside for
-it, the columnar import stores the same battles, and migration 0005 drops the votes' redundant constraints in
-place."""
+it, the columnar import stores the same battles, PostgreSQL's key checks are off only inside the import's
+transaction, and migration 0005 drops the votes' redundant constraints in place."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, make_url, text
 from sqlalchemy.exc import IntegrityError
 
 from arena import export, migrate
 from arena.battle_import_parse import BattleColumns, parse_columnar, parse_fastchat_file
+from arena.bulk_import import bulk_transaction
 from arena.sessions import LabelingService
 from arena.store import ArenaStore
 from backends.core.errors import InvalidInput
@@ -219,3 +221,60 @@ def test_imported_rows_keep_criteria_and_groups_and_skips_stay_out_of_the_rating
     assert stored["imp-t0"]["criteria"] == {"style": "left"} and stored["imp-t2"]["criteria"] == {}
     assert stored["imp-t1"]["served_at"] == 49.0 and stored["imp-t0"]["group_name"] == "lab"
     assert len(service.battles_for_rating("imported-t")) == 4  # the two skips are not rated
+
+
+def _one_connection(url: str, **credentials: str) -> SimpleNamespace:
+    """A store stand-in for ``bulk_transaction`` whose engine holds one connection, so every transaction after the
+    bulk one runs on the same server session."""
+    return SimpleNamespace(engine=create_engine(make_url(url).set(**credentials), pool_size=1, max_overflow=0))
+
+
+def _orphan_vote(db: Connection) -> None:
+    db.execute(text("INSERT INTO votes (battle_id, session_id, annotator_id, outcome, criteria, created_at) "
+                    "VALUES ('no-such-battle', 's', 'a', 'left', '{}', 1)"))
+
+
+def test_postgresql_key_checks_are_off_only_inside_the_bulk_transaction(tmp_path: Path) -> None:
+    url = database_url("postgresql", tmp_path)
+    ArenaStore(url, tmp_path / "images").close()  # the schema
+    store = _one_connection(url)
+    with bulk_transaction(store) as db:
+        assert db.info["key_checks"] is False
+        assert db.execute(text("SHOW session_replication_role")).scalar() == "replica"
+        pid = db.execute(text("SELECT pg_backend_pid()")).scalar()
+    with pytest.raises(RuntimeError), bulk_transaction(store) as db:  # a failed import restores them too
+        raise RuntimeError
+    with store.engine.connect() as db:
+        assert db.execute(text("SELECT pg_backend_pid()")).scalar() == pid  # the same server session
+        assert db.execute(text("SHOW session_replication_role")).scalar() == "origin"
+        assert "key_checks" not in db.info
+        with pytest.raises(IntegrityError):
+            _orphan_vote(db)
+    store.engine.dispose()
+
+
+def test_a_postgresql_role_that_may_not_switch_key_checks_off_imports_with_them_on(tmp_path: Path) -> None:
+    url = database_url("postgresql", tmp_path)
+    ArenaStore(url, tmp_path / "images").close()
+    admin = create_engine(url)
+    with admin.begin() as db:
+        db.execute(text("DO $$ BEGIN CREATE ROLE studio_plain LOGIN; "
+                        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+        db.execute(text("GRANT USAGE ON SCHEMA public TO studio_plain"))
+        db.execute(text("GRANT ALL ON ALL TABLES IN SCHEMA public TO studio_plain"))
+        db.execute(text("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO studio_plain"))
+    admin.dispose()
+    plain = _one_connection(url, username="studio_plain")
+    with bulk_transaction(plain) as db:  # the refused SET did not abort the transaction
+        assert db.info["key_checks"] is True
+        assert db.execute(text("SHOW session_replication_role")).scalar() == "origin"
+        with pytest.raises(IntegrityError), db.begin_nested():
+            _orphan_vote(db)
+    plain.engine.dispose()
+    store = ArenaStore(make_url(url).set(username="studio_plain").render_as_string(hide_password=False),
+                       tmp_path / "images")
+    rows = [{"battle_id": f"imp-p{k}", "annotator_id": "a", "left_model": "x", "right_model": "y",
+             "outcome": "left", "tstamp": 10.0 + k, "criteria": {}, "group": "", "line": k + 1} for k in range(3)]
+    assert store.import_battles({"id": "imported-p", "name": "P", "task": "t2i", "config": {}}, rows) == 3
+    assert sorted(row["id"] for row in store.battle_rows("imported-p")) == ["imp-p0", "imp-p1", "imp-p2"]
+    store.close()
