@@ -93,10 +93,6 @@ def _columnar(source: Any) -> Battles | None:
     for column in (model_a, model_b, winner):
         if column.null_count:
             return None
-    for column in (model_a, model_b):
-        # (min == 0, not equal(..., 0): a Python scalar argument makes pyarrow import pandas, see arrow_integers)
-        if pc.min(pc.utf8_length(pc.utf8_trim_whitespace(column))).as_py() == 0:
-            return None
     # Outcomes: the few distinct winner strings mapped once.
     winners = pc.dictionary_encode(winner).combine_chunks()
     kinds = winners.dictionary.to_pylist()
@@ -110,9 +106,11 @@ def _columnar(source: Any) -> Battles | None:
         known = pc.is_valid(side).to_numpy(zero_copy_only=False)
         sides = pc.fill_null(side, False).to_numpy(zero_copy_only=False)
     try:
-        return battles_from_columns(model_a, model_b, outcome, sides, known)
+        battles = battles_from_columns(model_a, model_b, outcome, sides, known)
     except ValueError:  # a model against itself
         return None
+    # A blank name, checked on the distinct names (Python's strip, as the exact parser does) rather than per row.
+    return None if any(not name.strip() for name in battles.models) else battles
 
 
 def battles_from_columns(model_a: Any, model_b: Any, outcome: np.ndarray, a_on_left: np.ndarray | None = None,

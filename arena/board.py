@@ -9,7 +9,7 @@ numbers cannot claim. The math (fit, bootstrap, sandwich, Rank(UB)) is in :mod:`
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from arena import bt_solver, identify
 from arena.battle_table import Battles
+from arena.bootstrap import bootstrap_chunks, bootstrap_fits
 from arena.bt_solver import ELO_PER_NAT
 from arena.rating import (
     CiMethod,
@@ -134,6 +135,7 @@ class _GroupFit:
     high: np.ndarray | None = None
     samples: np.ndarray | None = None  # (R, k)
     nu: float | None = None
+    finish: Callable[[], None] | None = None  # fits the bootstrap resamples being drawn, then sets the intervals
 
 
 def leaderboard(battles: Battles, ties: TiesMode = "davidson", bootstrap: int = 1000, seed: int = 0,
@@ -172,18 +174,13 @@ def leaderboard(battles: Battles, ties: TiesMode = "davidson", bootstrap: int = 
     battles = problem.battles
     structure = identify.analyse(problem.design, problem.counts, battles.models, prior)
     tally = _tallies(battles)
-    # Online Elo is a sequential Python loop (a third of a second at a million battles) that the fits do not need:
-    # it runs on a thread meanwhile, while the fits spend their time in numpy code that releases the GIL.
-    with ThreadPoolExecutor(1) as side:
-        online_job = side.submit(online_elo, battles)
-        board = _rate(battles, problem, structure, tally, ties, bootstrap, seed, ci, min_votes, level, prior,
-                      min_battles, warm, online_job)
-    return board
+    return _rate(battles, problem, structure, tally, ties, bootstrap, seed, ci, min_votes, level, prior,
+                 min_battles, warm)
 
 
 def _rate(battles: Battles, problem: Any, structure: identify.Structure, tally: dict[str, np.ndarray],
           ties: TiesMode, bootstrap: int, seed: int, ci: CiMethod, min_votes: int, level: float, prior: float,
-          min_battles: int, warm: Leaderboard | None, online_job: Future) -> Leaderboard:
+          min_battles: int, warm: Leaderboard | None) -> Leaderboard:
     """Steps 2 and 3 of :func:`leaderboard`: the fits, then the board."""
     m = len(battles.models)
     # 2. Fit every group's identifiable models, with their intervals (one generator per group, the first group
@@ -195,6 +192,13 @@ def _rate(battles: Battles, problem: Any, structure: identify.Structure, tally: 
         if len(index) >= 2:
             start = None if warm is None else _warm_start(warm, [battles.models[k] for k in index], ties, prior)
             fits.append(_fit_group(problem, ties, index, prior, ci, bootstrap, level, streams[g], start))
+    # Online Elo is a sequential Python loop (a sixth of a second at a million battles) that holds the GIL: it runs
+    # here, while other threads draw the bootstrap resamples (numpy's draws do not need the GIL), and before the
+    # resamples are fitted (numpy calls in quick succession, each of which would wait for the GIL behind it).
+    online = online_elo(battles)
+    for group_fit in fits:
+        if group_fit.finish is not None:
+            group_fit.finish()
     # 3. Assemble: ratings, intervals where the votes allow, Rank(UB) within each group.
     rating = np.full(m, np.nan)
     low, high = np.full(m, np.nan), np.full(m, np.nan)
@@ -209,7 +213,6 @@ def _rate(battles: Battles, problem: Any, structure: identify.Structure, tally: 
     low[few] = high[few] = np.nan
     intervals = ci == "sandwich" or bootstrap > 0
     rank = _ranks(structure, rating, low, high, intervals)
-    online = online_job.result()
     notes = [_note(k, structure, rating, tally["votes"], min_battles, intervals) for k in range(m)]
     order = sorted(range(m), key=lambda k: (structure.group[k], np.isnan(rating[k]), -np.nan_to_num(rating[k]),
                                             battles.models[k]))
@@ -277,10 +280,15 @@ def _fit_group(problem: Any, ties: TiesMode, index: np.ndarray, prior: float, ci
         half = normal_quantile(0.5 + level / 2.0) * ELO_PER_NAT * np.sqrt(np.maximum(beta, 0.0))
         result.low, result.high = result.ratings - half, result.ratings + half
     elif bootstrap > 0:
-        # Rounds start from the full-data fit: the core has a finite MLE by construction. The prior is not data: it
-        # is never resampled.
-        result.samples = to_ratings(bt_solver.bootstrap_fits(design, counts, model, params, bootstrap, rng, extra), k)
-        result.low, result.high = np.quantile(result.samples, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
+        # The resamples are drawn from now on, on other threads; finish() fits them. Rounds start from the full-data
+        # fit: the core has a finite MLE by construction. The prior is not data: it is never resampled.
+        draws = bootstrap_chunks(counts, bootstrap, rng)
+
+        def finish() -> None:
+            result.samples = to_ratings(bootstrap_fits(design, draws, model, params, extra), k)
+            result.low, result.high = np.quantile(result.samples, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=0)
+
+        result.finish = finish
     return result
 
 

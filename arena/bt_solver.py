@@ -28,7 +28,8 @@ Batching
 --------
 All ``R`` rounds of a bootstrap are solved together: parameters are an ``(R, K)`` array, per-cell terms are
 ``(R, P)`` arrays, Hessians an ``(R, K, K)`` stack handed to one ``np.linalg.solve`` call. Rounds that have
-converged drop out of the active set. This replaces FastChat's one-L-BFGS-per-round loop.
+converged drop out of the active set. This replaces FastChat's one-L-BFGS-per-round loop. Bootstrap rounds, which
+start at the full-data fit, take cheaper chord steps (:func:`chord_fits`); :mod:`arena.bootstrap` draws them.
 
 Separation (a model that never lost has an infinite MLE) is handled the way FastChat's ``L-BFGS(maxiter=100,
 gtol=1e-6)`` handles it, by stopping: iterations stop once the largest gradient entry of the *mean* loss is below
@@ -40,9 +41,6 @@ strength therefore ends large but finite (about ``log(n_model / (N * gtol))`` na
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -246,8 +244,7 @@ def _assemble(design: PairDesign, model: PairModel, g_d: np.ndarray, g_lam: np.n
     """Chain rule from per-cell terms to the ``(R, K)`` gradient and ``(R, K, K)`` Hessian (or outer product)."""
     rounds, m = a.shape[0], design.n_models
     k = design.n_params(model)
-    grad = np.empty((rounds, k))
-    grad[:, :m] = g_d @ design.incidence
+    grad = _gradient(design, model, g_d, g_lam)
     hess = np.zeros((rounds, k, k))
     # 1. beta block: weighted Laplacian. Off-diagonals are -sum of weights per unordered pair, diagonal the
     #    negated row sums (written after the off-diagonals so the diagonal starts from zero).
@@ -264,18 +261,28 @@ def _assemble(design: PairDesign, model: PairModel, g_d: np.ndarray, g_lam: np.n
     block[:, diag, diag] = -block.sum(axis=2)
     # 2. Tie parameter row/column.
     if model == "davidson":
-        grad[:, m] = g_lam.sum(axis=1)
         hess[:, :m, m] = hess[:, m, :m] = c @ design.incidence
         hess[:, m, m] = e.sum(axis=1)
     # 3. Covariate parameter h: d depends on h through x.
     if design.x is not None:
         x = design.x
-        grad[:, -1] = (g_d * x).sum(axis=1)
         hess[:, :m, -1] = hess[:, -1, :m] = (a * x) @ design.incidence
         hess[:, -1, -1] = (a * x * x).sum(axis=1)
         if model == "davidson":
             hess[:, m, -1] = hess[:, -1, m] = (c * x).sum(axis=1)
     return grad, hess
+
+
+def _gradient(design: PairDesign, model: PairModel, g_d: np.ndarray, g_lam: np.ndarray | None) -> np.ndarray:
+    """Chain rule from per-cell first derivatives to the ``(R, K)`` gradient."""
+    m = design.n_models
+    grad = np.empty((g_d.shape[0], design.n_params(model)))
+    grad[:, :m] = g_d @ design.incidence
+    if model == "davidson":
+        grad[:, m] = g_lam.sum(axis=1)
+    if design.x is not None:
+        grad[:, -1] = (g_d * design.x).sum(axis=1)
+    return grad
 
 
 def objective(params: np.ndarray, design: PairDesign, counts: np.ndarray,
@@ -400,6 +407,68 @@ def newton(design: PairDesign, counts: np.ndarray, model: PairModel, init: np.nd
     return NewtonResult(params, _loss(params, design, stats, model), iterations, converged)
 
 
+def chord_fits(design: PairDesign, counts: np.ndarray, model: PairModel, init: np.ndarray, *, xtol: float = 1e-6,
+               max_iter: int = 12, max_ratio: float = 0.5) -> np.ndarray:
+    """Fit rounds of counts close to those ``init`` was fitted on (bootstrap resamples) by the chord method.
+
+    Each step is a Newton step with the Hessian at ``init`` on the rounds' mean counts, gauged and inverted once,
+    instead of every round's own Hessian: a resample's Hessian differs from that by about one over the square root
+    of its battles per cell, so each step shrinks the error by a similar factor (0.03 at a million battles), and a
+    step costs one gradient and one ``(K, K)`` product per round instead of assembling and solving a ``(K, K)``
+    system. A round stops when its step moved no parameter by more than ``xtol``; with every step at
+    most ``max_ratio`` of the one before (checked on the gradient), the error left is then below ``xtol``. A round
+    whose gradient does not shrink that fast (few battles per cell, a model that never lost) is fitted by
+    :func:`newton` from ``init`` instead, as is one still moving after ``max_iter`` steps.
+
+    Args:
+        design: The cells.
+        counts: ``(R, 3, P)`` counts.
+        model: ``"bt"`` or ``"davidson"``.
+        init: ``(K,)`` the fit of the counts the rounds resample (every round starts there).
+        xtol: Largest parameter change of a last step, in natural-log units (1e-6 is 4e-4 Elo).
+        max_iter: Steps before a round is handed to :func:`newton`.
+        max_ratio: Largest ratio of successive largest gradient entries before a round is handed to :func:`newton`.
+
+    Returns:
+        ``(R, K)`` parameters.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    rounds, m = counts.shape[0], design.n_models
+    # 1. The Hessian at init, on the rounds' mean counts, gauged and inverted: (K, K).
+    start = np.asarray(init, dtype=np.float64)[None]
+    d, lam = _split(start, design, model)
+    _, hess = _assemble(design, model, *_cell_terms(d, lam, _stats(counts.mean(axis=0)[None], model), model))
+    inverse = np.linalg.inv(_gauge_in_place(hess, m))[0]
+    # 2. Chord steps for the rounds still moving.
+    params = np.repeat(start, rounds, axis=0)  # (R, K)
+    stats = _stats(counts, model)
+    previous = np.full(rounds, np.inf)
+    failed = np.zeros(rounds, dtype=bool)
+    active = np.arange(rounds)
+    for _ in range(max_iter):
+        sub = stats if active.size == rounds else tuple(None if s is None else s[active] for s in stats)
+        x = params[active]
+        d, lam = _split(x, design, model)
+        g_d, g_lam, *_ = _cell_terms(d, lam, sub, model)
+        grad = _gradient(design, model, g_d, g_lam)  # (A, K)
+        size = np.abs(grad).max(axis=1)
+        slow = size > max_ratio * previous[active]
+        step = grad @ inverse  # (A, K), the inverse being symmetric
+        x -= step
+        x[:, :m] -= x[:, :m].mean(axis=1, keepdims=True)
+        params[active[~slow]] = x[~slow]
+        failed[active[slow]] = True
+        previous[active] = size
+        active = active[~slow & (np.abs(step).max(axis=1) > xtol)]
+        if active.size == 0:
+            break
+    failed[active] = True
+    # 3. Newton for the rounds the chord did not settle.
+    if failed.any():
+        params[failed] = newton(design, counts[failed], model, init=init).params
+    return params
+
+
 def sandwich_covariance(params: np.ndarray, design: PairDesign, counts: np.ndarray,
                         model: PairModel) -> np.ndarray:
     """Huber sandwich covariance ``H^-1 J H^-1`` of the gauge-fixed (sum-zero) parameters of one fit.
@@ -452,69 +521,3 @@ def collapse(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, n_models: int) -
     counts = np.bincount(kind * len(keys) + pair.ravel(), minlength=3 * len(keys)).reshape(3, len(keys))
     design = PairDesign(n_models, (keys // n_models).astype(np.intp), (keys % n_models).astype(np.intp))
     return design, counts.astype(np.float64)
-
-
-def bootstrap_chunks(counts: np.ndarray, rounds: int, rng: np.random.Generator,
-                     chunk: int = 250) -> Iterator[np.ndarray]:
-    """Resample battles with replacement, chunk by chunk: one multinomial draw of ``N`` battles over the cells per
-    round.
-
-    Equivalent in distribution to resampling the battle rows themselves (FastChat ``compute_bootstrap_bt``). The
-    rounds are drawn in chunks of ``chunk`` from independent child generators (``rng.spawn``) on a thread pool:
-    numpy's multinomial releases the GIL, so the draws use the other cores while the caller solves the chunk it
-    already has (the draws cost as much as the solves at a million battles), and the result depends only on
-    ``rng``'s seed, ``rounds`` and ``chunk``, never on the number of cores.
-
-    Args:
-        counts: ``(3, P)`` integer-valued counts.
-        rounds: Number of bootstrap rounds ``R``.
-        rng: Random generator (seeded by the caller); it is advanced by spawning.
-        chunk: Rounds per child generator.
-
-    Yields:
-        ``(r, 3, P)`` float counts, ``r <= chunk``, ``R`` rounds in all, in a fixed order.
-    """
-    shape = np.shape(counts)
-    flat = np.asarray(counts, dtype=np.float64).ravel()
-    total = int(round(flat.sum()))
-    pvals = flat / flat.sum()
-    streams = rng.spawn(max(1, -(-rounds // chunk)))
-    sizes = [min(chunk, rounds - k * chunk) for k in range(len(streams))]
-
-    def draw(k: int) -> np.ndarray:
-        return streams[k].multinomial(total, pvals, size=sizes[k]).reshape(sizes[k], *shape).astype(np.float64)
-
-    with ThreadPoolExecutor(min(len(streams), os.cpu_count() or 1)) as pool:
-        pending = [pool.submit(draw, k) for k in range(len(streams))]
-        for future in pending:
-            yield future.result()
-
-
-def bootstrap_counts(counts: np.ndarray, rounds: int, rng: np.random.Generator, chunk: int = 250) -> np.ndarray:
-    """All rounds of :func:`bootstrap_chunks` at once: ``(R, 3, P)`` float counts."""
-    return np.concatenate(list(bootstrap_chunks(counts, rounds, rng, chunk)))
-
-
-def bootstrap_fits(design: PairDesign, counts: np.ndarray, model: PairModel, init: np.ndarray, rounds: int,
-                   rng: np.random.Generator, extra: np.ndarray | None = None) -> np.ndarray:
-    """Fit ``rounds`` bootstrap resamples of ``counts``, each chunk solved while the next ones are drawn.
-
-    Args:
-        design: The cells: those of ``counts``, then those of ``extra``.
-        counts: ``(3, P)`` counts of the battles (resampled).
-        model: ``"bt"`` or ``"davidson"``.
-        init: ``(K,)`` the full-data fit: every round starts there (2-3 Newton steps each).
-        rounds: Bootstrap rounds ``R``.
-        rng: Random generator (see :func:`bootstrap_chunks`).
-        extra: ``(3, Q)`` counts appended to every round unresampled (a prior's virtual games: not data).
-
-    Returns:
-        ``(R, K)`` parameters.
-    """
-    solved = []
-    for draws in bootstrap_chunks(counts, rounds, rng):
-        if extra is not None:
-            draws = np.concatenate([draws, np.broadcast_to(extra, (len(draws), *extra.shape))], axis=2)
-        solved.append(newton(design, draws, model, init=init).params)
-    return np.concatenate(solved)
-

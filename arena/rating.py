@@ -36,9 +36,9 @@ Uncertainty (``ci=``)
 ---------------------
 * ``"bootstrap"``: resample the battles with replacement ``bootstrap`` times (a multinomial over the collapsed
   cells, as FastChat's ``compute_bootstrap_bt``; from ``np.random.default_rng(seed)``, in chunks drawn by
-  spawned child generators so that every core helps; the result depends only on ``seed`` and ``bootstrap``),
-  refit, centre each round, and take percentile intervals at ``level``. The reported rating is the full-data
-  fit, as in FastChat.
+  spawned child generators so that every core helps; the result depends only on ``seed`` and ``bootstrap``; see
+  :mod:`arena.bootstrap`), refit (chord steps from the full-data fit), centre each round, and take percentile
+  intervals at ``level``. The reported rating is the full-data fit, as in FastChat.
 * ``"sandwich"``: Huber sandwich ``H^-1 J H^-1`` at the full-data fit (``J``: sum of outer products of per-battle
   scores) on the sum-zero parameters; normal intervals. The Chatbot Arena paper (arXiv 2403.04132, sec. 5) prefers
   it; LMArena moved its production CIs to this closed form in July 2025.
@@ -221,16 +221,19 @@ def online_elo(battles: Battles, k: float = 4, scale: float = 400, base: float =
     """
     if k <= 0 or scale <= 0 or base <= 1:
         raise ValueError("online Elo needs k > 0, scale > 0 and base > 1")
-    ratings = [float(initial)] * len(battles.models)
-    score_a = np.where(battles.outcome == 0, 1.0, np.where(battles.outcome == 1, 0.0, 0.5))
-    slope, exp = math.log(base) / scale, math.exp  # base ** (x / scale) == exp(x * slope)
+    # base ** (x / scale) == exp(x * slope): the loop keeps ratings times slope (and scores times k * slope), which
+    # saves two multiplications per battle, a sixth of its time.
+    slope, exp = math.log(base) / scale, math.exp
+    step = k * slope
+    natural = [initial * slope] * len(battles.models)
+    score_a = np.where(battles.outcome == 0, step, np.where(battles.outcome == 1, 0.0, 0.5 * step))
     # A plain loop: the update is sequential by definition; Python floats are faster than numpy scalars here.
     for ia, ib, score in zip(battles.a.tolist(), battles.b.tolist(), score_a.tolist(), strict=True):
-        ra, rb = ratings[ia], ratings[ib]
-        delta = k * (score - 1.0 / (1.0 + exp((rb - ra) * slope)))
-        ratings[ia] = ra + delta
-        ratings[ib] = rb - delta
-    return dict(zip(battles.models, ratings, strict=True))
+        ra, rb = natural[ia], natural[ib]
+        delta = score - step / (1.0 + exp(rb - ra))
+        natural[ia] = ra + delta
+        natural[ib] = rb - delta
+    return {model: value / slope for model, value in zip(battles.models, natural, strict=True)}
 
 
 def position_bias(battles: Battles, level: float = 0.95) -> PositionBias:

@@ -1,4 +1,4 @@
-"""Leaderboard with bootstrap CIs: the studio's batched Newton solver vs the published method, same run.
+"""Leaderboard with bootstrap CIs: the studio's solver vs the published method, same run.
 
 The baseline is the published method as FastChat computes it (``preprocess_for_bt`` rows, ``fit_bt`` with
 ``np.add.at``, one L-BFGS-B per bootstrap round). A second, tuned L-BFGS reference (collapsed pairs, bincount
@@ -7,7 +7,7 @@ the batched solver alone is visible.
 
 1,000,000 simulated battles among 64 models (seeded; 10% skill-independent ties), 1,000 bootstrap rounds,
 ``fastchat`` ties mode. Ours: ``arena.board.leaderboard`` end to end from the in-memory battles (collapse, full
-fit, multinomial resampling, all rounds in one batched Newton solve, percentile CIs, Rank(UB), tallies, online
+fit, multinomial resampling, every round by chord steps from the full fit, percentile CIs, Rank(UB), tallies, online
 Elo). Baseline: the method of FastChat's ``compute_bt`` / ``compute_bootstrap_bt``, one
 ``scipy.optimize.minimize(method="L-BFGS-B")`` per round (analytic gradient, mean weighted cross-entropy, theta
 from 0, maxiter=100, gtol=1e-6), sequential, on the same collapsed counts and the SAME resampled count matrices,
@@ -30,7 +30,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from arena import bt_solver
+from arena import bootstrap, bt_solver
 from arena.board import leaderboard
 from arena.rating import Battles, online_elo
 
@@ -124,7 +124,7 @@ def baseline(battles: Battles, rounds: int, measured_rounds: int, seed: int, lev
     point = lbfgs_fit(design.i, design.j, counts, m)
     fixed = time.perf_counter() - started
     # The draws are identical each time (same seed); the median of 3 keeps memory-allocation noise out.
-    draw_seconds, draws = timed(lambda: bt_solver.bootstrap_counts(counts, rounds, np.random.default_rng(seed)), 3)
+    draw_seconds, draws = timed(lambda: bootstrap.bootstrap_counts(counts, rounds, np.random.default_rng(seed)), 3)
     fixed += draw_seconds
     samples = np.empty((rounds, m))
     started = time.perf_counter()
@@ -168,12 +168,12 @@ def main() -> None:
     ours_s, board = timed(lambda: leaderboard(battles, ties="fastchat", bootstrap=args.rounds, seed=args.seed),
                           args.repeats)
     design, counts = bt_solver.collapse(battles.a, battles.b, battles.outcome, args.models)
-    draw_s, draws = timed(lambda: bt_solver.bootstrap_counts(counts, args.rounds, np.random.default_rng(args.seed)), 3)
+    draw_s, draws = timed(lambda: bootstrap.bootstrap_counts(counts, args.rounds, np.random.default_rng(args.seed)), 3)
     init = bt_solver.newton(design, counts, "bt").params[0]
-    solve_s, solved = timed(lambda: bt_solver.newton(design, draws, "bt", init=init), args.repeats)
+    solve_s, _ = timed(lambda: bt_solver.chord_fits(design, draws, "bt", init), args.repeats)
     elo_s, _ = timed(lambda: online_elo(battles), 1)
     print(f"ours      {ours_s:6.2f} s end to end (median of {args.repeats}): multinomial resampling {draw_s:.2f} s, "
-          f"batched Newton for all rounds {solve_s:.2f} s (<= {solved.iterations.max()} iterations per round), "
+          f"chord steps for all rounds {solve_s:.2f} s, "
           f"online Elo column {elo_s:.2f} s, rest {ours_s - draw_s - solve_s - elo_s:.2f} s")
 
     # 2. The baseline: the published method, as FastChat computes it.

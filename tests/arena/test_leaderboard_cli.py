@@ -113,6 +113,8 @@ def assert_close(got: object, want: object, where: str = "board") -> None:
     ('{"model_a": "alpha", "model_b": "bravo", "winner": ', "not valid JSON"),
     ('["alpha", "bravo", "model_a"]', "expected an object"),
     ('{"model_a": "alpha", "winner": "tie"}', "model_b must be a non-empty string"),
+    ('{"model_a": "alpha", "model_b": " \\t", "winner": "tie"}', "model_b must be a non-empty string"),
+    ('{"model_a": "\\u3000", "model_b": "bravo", "winner": "tie"}', "model_a must be a non-empty string"),
 ])
 def test_a_bad_line_exits_2_naming_its_line_number(tmp_path: Path, bad_line: str, message: str) -> None:
     good = '{"model_a": "alpha", "model_b": "bravo", "winner": "model_a"}'
