@@ -10,6 +10,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +48,7 @@ class ImageStore:
         self._decoded: OrderedDict[tuple[str, tuple[int, int] | None], Image.Image] = OrderedDict()
         self._banded: OrderedDict[tuple[str, tuple[int, int]], BandedPng] = OrderedDict()
         self._banded_bytes = 0
+        self._building: dict[tuple[str, tuple[int, int]], Future[BandedPng]] = {}  # bands being built, see banded
         self._sizes: dict[str, tuple[int, int]] = {}  # stored images never change (content-addressed)
         self._lock = threading.Lock()
 
@@ -135,15 +137,30 @@ class ImageStore:
             if banded is not None:
                 self._banded.move_to_end(key)
                 return banded
-        # decoded outside the decoded-image LRU: once the bands are kept, serving never needs the pixels again
-        banded = BandedPng(np.asarray(self._decode(name, size)))
+            # One build per image: when many annotators are served the same new image at once (a session's start),
+            # the others wait for the first one's bands instead of each decoding and compressing it again.
+            building = self._building.get(key)
+            first = building is None
+            if first:
+                building = self._building[key] = Future()
+        if not first:
+            return building.result()
+        try:
+            # decoded outside the decoded-image LRU: once the bands are kept, serving never needs the pixels again
+            banded = BandedPng(np.asarray(self._decode(name, size)))
+        except BaseException as error:  # every waiter hears it; the next request tries again
+            with self._lock:
+                del self._building[key]
+            building.set_exception(error)
+            raise
         with self._lock:
-            if key not in self._banded:
-                self._banded[key] = banded
-                self._banded_bytes += banded.nbytes
+            del self._building[key]
+            self._banded[key] = banded
+            self._banded_bytes += banded.nbytes
             while self._banded_bytes > self.cache_banded_bytes and len(self._banded) > 1:
                 _, old = self._banded.popitem(last=False)
                 self._banded_bytes -= old.nbytes
+        building.set_result(banded)
         return banded
 
     def _write(self, name: str, data: bytes) -> None:

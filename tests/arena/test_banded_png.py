@@ -1,9 +1,13 @@
-"""Served images written from pre-compressed bands: valid PNGs, the nonce in one band, the same pixels as shown."""
+"""Served images written from pre-compressed bands: valid PNGs, the nonce in one band, the same pixels as shown, each
+image banded once however many ask for it at once."""
 
 from __future__ import annotations
 
 import io
+import threading
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +85,31 @@ def test_the_banded_cache_is_bounded_by_bytes(tmp_path: Path) -> None:
         store.banded(name, (32, 32))
     assert len(store._banded) == 1 and store._banded_bytes == store.banded(names[-1], (32, 32)).nbytes
     assert store.size_of(names[0]) == (32, 32)
+
+
+def test_an_image_asked_for_by_many_at_once_is_banded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ImageStore(tmp_path / "images")
+    name = store.put(Image.fromarray(np.random.default_rng(1).integers(0, 256, (40, 30, 3), dtype=np.uint8)))
+    decode_image, builds, gate = store._decode, [], threading.Event()
+
+    def slow_decode(*args: object) -> Image.Image:  # the first build holds until everyone else is waiting
+        builds.append(args)
+        gate.wait(timeout=30)
+        return decode_image(*args)
+
+    monkeypatch.setattr(store, "_decode", slow_decode)
+    with ThreadPoolExecutor(8) as pool:
+        results = [pool.submit(store.banded, name, (30, 40)) for _ in range(8)]
+        time.sleep(0.2)
+        gate.set()
+        bands = [result.result() for result in results]
+    assert len(builds) == 1 and all(banded is bands[0] for banded in bands)
+
+    def broken(*args: object) -> Image.Image:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(store, "_decode", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        store.banded(name, (15, 20))
+    monkeypatch.setattr(store, "_decode", decode_image)  # a failed build is not remembered: the next one runs
+    assert store.banded(name, (15, 20)).size == (15, 20) and not store._building

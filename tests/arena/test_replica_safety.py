@@ -1,5 +1,6 @@
 """Two studio processes on one database behave as one: group commit keeps each write's fate its own, an annotator
-never holds two open battles, and the rate limit holds across replicas."""
+never holds two open battles, the rate limit holds across replicas, and each sees the others' votes within a
+second."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
+from arena import store as store_module
 from arena.db import GroupCommit
 from arena.schema import Battle, battles, secrets
 from arena.sessions import LabelingService, SessionConfig
@@ -143,5 +145,25 @@ def test_the_rate_limit_holds_across_replicas(url: str, tmp_path: Path) -> None:
         thread.join()
     assert len(done) == 1 and len(refused) == 5 and all("rate limit" in e for e in refused)
     assert one.store.vote_count(session, template.annotator_id) == 5
+    one.store.close()
+    two.store.close()
+
+
+def test_a_replica_counts_its_own_votes_at_once_and_the_others_within_a_second(url: str, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    one, two, session = replicas(url, tmp_path)
+    clock = [1000.0]
+    monkeypatch.setattr(store_module.time, "monotonic", lambda: clock[0])
+    assert one.store.session_votes(session) == two.store.session_votes(session) == 0
+    for service in (one, one, two):
+        served = service.next_battle(session, "ann")
+        answer = service.vote(served.battle_id, "ann", "left")
+    assert answer["session_votes"] == 1  # replica two's own vote, its total read before replica one voted
+    assert one.store.session_votes(session) == 2  # replica one's own votes, counted as they committed
+    again = one.vote(served.battle_id, "ann", "left")  # a vote sent again is acknowledged, not counted again
+    assert again["recorded"] and one.store.session_votes(session) == 2
+    clock[0] += store_module.COUNTS_TTL  # a second later both read the counters again
+    assert one.store.session_votes(session) == two.store.session_votes(session) == 3
+    assert one.store.progress(session, one.annotator_id(one.store.session(session), "ann")) == (3, 3)
     one.store.close()
     two.store.close()
