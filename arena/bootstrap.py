@@ -2,7 +2,7 @@
 
 A bootstrap round resamples the ``N`` battles with replacement (FastChat ``compute_bootstrap_bt``). Collapsed into
 cells, that is one ``Multinomial(N, counts / N)`` draw per round, which is what :func:`multinomial_rounds` draws,
-exactly but about twice as fast as numpy's own ``Generator.multinomial`` at a million battles over thousands of
+exactly but about 1.7 times as fast as numpy's own ``Generator.multinomial`` at a million battles over thousands of
 cells (one sequential binomial per cell there, the largest cost of a leaderboard's bootstrap).
 """
 
