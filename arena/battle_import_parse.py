@@ -27,7 +27,7 @@ from typing import Any, overload
 import numpy as np
 
 from arena import export
-from arena.battle_io import arrow_integers
+from arena.battle_io import arrow_integers, mapped_distinct
 
 _EXACT_FLOAT = 2.0 ** 53  # beyond this an integer tstamp read as a float may differ from the exact parser's int
 
@@ -189,11 +189,9 @@ def _checked_columns(table: Any, pseudonym: Callable[[str], str] | None) -> dict
     index = arrow_integers(both.indices)
     if np.any(index[:n] == index[n:]):  # compared before stripping, as the exact parser does
         return None
-    winners = pc.dictionary_encode(winner).combine_chunks()
-    kinds = winners.dictionary.to_pylist()
-    if any(kind not in export.WINNERS for kind in kinds):
+    outcomes = mapped_distinct(winner, export.WINNER_TO_OUTCOME, object)
+    if outcomes is None:
         return None
-    outcomes = np.array([export.WINNER_TO_OUTCOME[kind] for kind in kinds], dtype=object)
     judges = pc.dictionary_encode(table.column("judge"), null_encoding="encode").combine_chunks()
     labels = [name or "anonymous" for name in judges.dictionary.to_pylist()]
     hashed = {label: (pseudonym or export.default_pseudonym)(label) for label in set(labels)}
@@ -205,7 +203,7 @@ def _checked_columns(table: Any, pseudonym: Callable[[str], str] | None) -> dict
     if np.isnan(stamps).sum() != table.column("tstamp").null_count:  # a NaN in the file itself
         return None
     return {"left_model": stripped[index[:n]].tolist(), "right_model": stripped[index[n:]].tolist(),
-            "outcome": outcomes[arrow_integers(winners.indices)].tolist(),
+            "outcome": outcomes.tolist(),
             "annotator_id": annotators[arrow_integers(judges.indices)].tolist(), "tstamp": stamps}
 
 

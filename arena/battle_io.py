@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +93,9 @@ def _columnar(source: Any) -> Battles | None:
     for column in (model_a, model_b, winner):
         if column.null_count:
             return None
-    # Outcomes: the few distinct winner strings mapped once.
-    winners = pc.dictionary_encode(winner).combine_chunks()
-    kinds = winners.dictionary.to_pylist()
-    if any(k not in OUTCOMES for k in kinds):
+    outcome = mapped_distinct(winner, OUTCOMES, np.int8)
+    if outcome is None:
         return None
-    outcome = np.array([OUTCOMES[k] for k in kinds], dtype=np.int8)[arrow_integers(winners.indices)]
     # Screen side, when the file records it.
     side = table.column("a_on_left")
     sides = known = None
@@ -140,6 +137,18 @@ def battles_from_columns(model_a: Any, model_b: Any, outcome: np.ndarray, a_on_l
     if len(index) != 2 * n:
         raise ValueError("model_a, model_b and outcome must have the same length")
     return Battles(tuple(str(m) for m in names[order]), index[:n], index[n:], outcome, a_on_left, side_known)
+
+
+def mapped_distinct(column: Any, mapping: Mapping[str, Any], dtype: Any) -> np.ndarray | None:
+    """A null-free Arrow string column mapped through ``mapping``, each distinct value looked up once (a column of
+    a million winners holds four); None when a value is not in ``mapping``."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    distinct = encoded.dictionary.to_pylist()
+    if any(value not in mapping for value in distinct):
+        return None
+    return np.array([mapping[value] for value in distinct], dtype=dtype)[arrow_integers(encoded.indices)]
 
 
 def arrow_integers(array: Any) -> np.ndarray:

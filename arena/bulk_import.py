@@ -44,10 +44,7 @@ log = logging.getLogger(__name__)
 @contextmanager
 def bulk_transaction(store: Any) -> Iterator[Connection]:
     """A transaction tuned for bulk inserts whose rows refer only to keys created in it: no foreign-key checks
-    (where the database role may switch them off), and on SQLite a large page cache.
-
-    ``connection.info["key_checks"]`` says whether the database still checks foreign keys in it.
-    """
+    (where the database role may switch them off), and on SQLite a large page cache."""
     with store.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # PRAGMA foreign_keys is ignored inside a transaction: set it before BEGIN, on the driver
@@ -57,25 +54,24 @@ def bulk_transaction(store: Any) -> Iterator[Connection]:
         try:
             with connection.begin():
                 connection.info["after_commit"] = []
-                connection.info["key_checks"] = not sqlite and not _key_checks_off(connection)
+                if not sqlite:
+                    _key_checks_off(connection)
                 yield connection
                 after = connection.info["after_commit"]
             for callback in after:
                 callback()
         finally:
-            for key in ("after_commit", "key_checks"):  # the pooled connection's info outlives this transaction
-                connection.info.pop(key, None)
+            connection.info.pop("after_commit", None)  # the pooled connection's info outlives this transaction
             if sqlite:
                 driver.execute("PRAGMA foreign_keys = ON")
                 driver.execute("PRAGMA cache_size = -2000")
 
 
-def _key_checks_off(connection: Connection) -> bool:
+def _key_checks_off(connection: Connection) -> None:
     """Switch PostgreSQL's foreign-key triggers off until the end of the current transaction, if the role may.
 
-    Returns:
-        Whether they are off. A role that may not set ``session_replication_role`` leaves them on: the SET is tried
-        in a savepoint, so its refusal does not abort the transaction.
+    A role that may not set ``session_replication_role`` leaves them on: the SET is tried in a savepoint, so its
+    refusal does not abort the transaction.
     """
     try:
         with connection.begin_nested():  # a released savepoint keeps its SET LOCAL until the transaction ends
@@ -83,8 +79,6 @@ def _key_checks_off(connection: Connection) -> bool:
     except DBAPIError as exc:
         log.info("bulk import with foreign-key checks on (%s); a superuser, or a role granted SET ON PARAMETER "
                  "session_replication_role, imports faster", str(exc.orig).strip().splitlines()[0])
-        return False
-    return True
 
 
 def import_battles(store: Any, session: dict[str, Any], rows: Sequence[dict[str, Any]]) -> int:
